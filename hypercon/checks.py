@@ -1,0 +1,76 @@
+"""The harness's tensor conventions, stated once, with cheap checkers.
+
+* Frames: ``[T,3,H,W]`` (or ``[B,3,H,W]``) float32, RGB, values in [0, 1].
+* Masks (``known``): ``[T,1,H,W]`` float32, 1 = known pixel, 0 = hole (the paper's polarity;
+  composite = known·G + (1−known)·P). Adapters convert upstream polarities (255 = hole, …).
+* Flow: ``[2,H,W]`` or ``[B,2,H,W]`` float32 in pixels, channel 0 = dx (columns), 1 = dy (rows).
+  ``flow_a_to_b`` is defined on a's grid: pixel x of a moves to x + flow(x) in b.
+* Backward warp: ``out(x) = src(x + flow(x))``; warping b with ``flow_a_to_b`` aligns b onto a.
+
+Every checker raises ``ValueError`` naming the argument and the shape / range it got.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import Tensor
+
+
+def check_frames(x: Tensor, name: str = "frames", check_range: bool = False) -> Tensor:
+    """Check ``x`` is ``[N,3,H,W]`` floating point (optionally within [0,1]); return it."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name}: expected a torch.Tensor [N,3,H,W], got {type(x).__name__}")
+    if x.ndim != 4 or x.shape[1] != 3:
+        raise ValueError(f"{name}: expected shape [N,3,H,W] (RGB), got {tuple(x.shape)}")
+    if not x.is_floating_point():
+        raise ValueError(f"{name}: expected a float tensor in [0,1], got dtype {x.dtype}")
+    if check_range and x.numel() and (x.min() < -1e-4 or x.max() > 1 + 1e-4):
+        raise ValueError(
+            f"{name}: values must lie in [0,1], got [{x.min().item():.4g}, {x.max().item():.4g}]"
+        )
+    return x
+
+
+def check_known(known: Tensor, frames: Tensor | None = None, name: str = "known") -> Tensor:
+    """Check a mask ``[N,1,H,W]`` (1 = known, 0 = hole) matching ``frames`` if given."""
+    if not isinstance(known, Tensor):
+        raise TypeError(f"{name}: expected a torch.Tensor [N,1,H,W], got {type(known).__name__}")
+    if known.ndim != 4 or known.shape[1] != 1:
+        raise ValueError(f"{name}: expected shape [N,1,H,W] (1 = known, 0 = hole), got {tuple(known.shape)}")
+    if frames is not None and (known.shape[0] != frames.shape[0] or known.shape[-2:] != frames.shape[-2:]):
+        raise ValueError(
+            f"{name}: mask shape {tuple(known.shape)} does not match frames {tuple(frames.shape)} "
+            "(need one mask per frame, same H and W)"
+        )
+    return known
+
+
+def check_flow(flow: Tensor, name: str = "flow") -> Tensor:
+    """Check a flow ``[B,2,H,W]`` float tensor in pixels (dx, dy)."""
+    if not isinstance(flow, Tensor):
+        raise TypeError(f"{name}: expected a torch.Tensor [B,2,H,W], got {type(flow).__name__}")
+    if flow.ndim != 4 or flow.shape[1] != 2:
+        raise ValueError(f"{name}: expected shape [B,2,H,W] (dx, dy in pixels), got {tuple(flow.shape)}")
+    if not flow.is_floating_point():
+        raise ValueError(f"{name}: expected a float tensor, got dtype {flow.dtype}")
+    return flow
+
+
+def frames_from_uint8(array: np.ndarray) -> Tensor:
+    """``[T,H,W,3]`` (or ``[H,W,3]``) uint8 RGB → ``[T,3,H,W]`` (or ``[3,H,W]``) float32 in [0,1]."""
+    t = torch.from_numpy(np.ascontiguousarray(array))
+    t = t.permute(0, 3, 1, 2) if t.ndim == 4 else t.permute(2, 0, 1)
+    return t.float().div_(255.0)
+
+
+def frames_to_uint8(frames: Tensor) -> np.ndarray:
+    """``[T,3,H,W]`` (or ``[3,H,W]``) float in [0,1] → ``[T,H,W,3]`` (or ``[H,W,3]``) uint8, rounded."""
+    x = frames.detach().float().clamp(0, 1).mul(255.0).round_().to(torch.uint8).cpu()
+    x = x.permute(0, 2, 3, 1) if x.ndim == 4 else x.permute(1, 2, 0)
+    return x.contiguous().numpy()
+
+
+def composite(pred: Tensor, source: Tensor, known: Tensor) -> Tensor:
+    """Paste known pixels back: ``known·source + (1−known)·pred`` (the paper's compositing)."""
+    return known * source + (1.0 - known) * pred

@@ -1,0 +1,47 @@
+"""The frame-wise image model interface ``g`` (style transfer, inpainting, ...)."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+
+import torch
+from torch import Tensor
+
+from hypercon.checks import check_frames, check_known, composite
+from hypercon.component import Component
+
+
+class ImageModel(Component):
+    """An image-to-image model applied to each frame independently.
+
+    ``model(frames [B,3,H,W] in [0,1] RGB, known [B,1,H,W] | None) -> [B,3,H,W] in [0,1] RGB``.
+    Subclasses implement :meth:`translate_batch` for one batch; ``__call__`` splits into batches of
+    ``batch_size`` (so outputs never depend on how frames are grouped), checks shapes, and for
+    inpainting models (``needs_mask``) composites known pixels back.
+    """
+
+    name = "image_model"
+    needs_mask: bool = False
+    batch_size: int = 8
+    device: str = "cpu"
+
+    @abstractmethod
+    def translate_batch(self, frames: Tensor, known: Tensor | None) -> Tensor:
+        """Translate one batch ``[b,3,H,W]`` (+ ``known [b,1,H,W]``) → ``[b,3,H,W]`` in [0,1]."""
+
+    @torch.no_grad()
+    def __call__(self, frames: Tensor, known: Tensor | None = None) -> Tensor:
+        check_frames(frames)
+        if self.needs_mask:
+            if known is None:
+                raise ValueError(f"model {self.name!r} is an inpainting model and needs a mask (task=inpaint)")
+            check_known(known, frames)
+        outs = []
+        for start in range(0, frames.shape[0], max(1, int(self.batch_size))):
+            f = frames[start : start + self.batch_size]
+            k = None if known is None else known[start : start + self.batch_size]
+            out = self.translate_batch(f, k).clamp(0, 1)
+            if self.needs_mask:
+                out = composite(out, f.to(out.device), k.to(out.device))
+            outs.append(out.to(frames.device))
+        return torch.cat(outs, dim=0)

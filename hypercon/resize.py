@@ -1,0 +1,41 @@
+"""Size adapters: flow resizing with magnitude rescaling, pad/unpad to a multiple."""
+
+from __future__ import annotations
+
+import torch.nn.functional as F
+from torch import Tensor
+
+from hypercon.checks import check_flow
+
+
+def resize_flow(flow: Tensor, size: tuple[int, int]) -> Tensor:
+    """Bilinearly resize ``flow [B,2,h,w]`` to ``size=(H,W)`` and rescale dx by W/w, dy by H/h."""
+    check_flow(flow)
+    h, w = flow.shape[-2:]
+    if (h, w) == tuple(size):
+        return flow
+    out = F.interpolate(flow, size=size, mode="bilinear", align_corners=False)
+    out = out.clone()
+    out[:, 0] *= size[1] / w
+    out[:, 1] *= size[0] / h
+    return out
+
+
+def pad_to_multiple(x: Tensor, multiple: int, mode: str = "replicate") -> tuple[Tensor, tuple[int, int, int, int]]:
+    """Pad ``[B,C,H,W]`` on the right/bottom so H and W are multiples of ``multiple``.
+
+    Returns the padded tensor and ``pads = (left, right, top, bottom)`` for :func:`unpad`.
+    """
+    h, w = x.shape[-2:]
+    ph, pw = (-h) % multiple, (-w) % multiple
+    pads = (0, pw, 0, ph)
+    if ph == 0 and pw == 0:
+        return x, pads
+    return F.pad(x, pads, mode=mode), pads
+
+
+def unpad(x: Tensor, pads: tuple[int, int, int, int]) -> Tensor:
+    """Undo :func:`pad_to_multiple`."""
+    left, right, top, bottom = pads
+    h, w = x.shape[-2:]
+    return x[..., top : h - bottom, left : w - right]

@@ -1,0 +1,72 @@
+"""What a video metric sees, and the interface every metric wrapper implements.
+
+The functional cores live in one module per metric (``metrics/warping_error.py`` …) and take plain
+tensors. The wrappers here are what the runner (``python run.py``) and the CLI (``python -m metrics``)
+call, so both give the same numbers.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from torch import Tensor
+
+
+class MetricUnavailable(RuntimeError):
+    """A metric cannot be computed here (missing weights, missing ground truth, …).
+
+    Results record it as ``{"status": "unavailable", "reason": str(exc)}``, never as a number.
+    """
+
+
+@dataclass
+class EvalVideo:
+    """One video to evaluate. All frames ``[T,3,H,W]`` float32 RGB in [0,1] at the same size.
+
+    Attributes:
+        name: video name (unique within the dataset).
+        output: the method's output (composited for inpainting).
+        source: the video whose motion defines temporal consistency: the input video for style
+            transfer, the ground-truth video for inpainting. Source flows are computed on it.
+        known: ``[T,1,H,W]`` 1 = known, 0 = hole, or None.
+        gt: ground-truth frames (inpainting with synthetic holes), or None.
+        reference: the frame-wise output of the same image model (fidelity, FID reference), or None.
+        source_flows: callable returning ``(flow_fw [T-1,2,H,W], flow_bw [T-1,2,H,W])`` of ``source``
+            (fw: t → t+1 on t's grid; bw: t+1 → t on t+1's grid); cached by the caller.
+        flow_name: name of the estimator behind ``source_flows`` (reported, e.g. ``E_warp(dis)``).
+    """
+
+    name: str
+    output: Tensor
+    source: Tensor
+    known: Tensor | None = None
+    gt: Tensor | None = None
+    reference: Tensor | None = None
+    source_flows: Callable[[], tuple[Tensor, Tensor]] | None = None
+    flow_name: str = "none"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class VideoMetric(ABC):
+    """A per-video metric. ``compute`` returns ``{key: float}`` (one metric may give several keys).
+
+    ``higher_is_better`` maps each key to its direction (for ↑/↓ in tables). Raise
+    :class:`MetricUnavailable` when the inputs needed are missing.
+    """
+
+    name: str = "metric"
+    higher_is_better: dict[str, bool] = {}
+
+    @abstractmethod
+    def compute(self, video: EvalVideo) -> dict[str, float]:
+        """Evaluate one video."""
+
+    def options(self) -> dict[str, Any]:
+        return {}
+
+    def provenance(self) -> dict[str, Any]:
+        cls = type(self)
+        return {"name": self.name, "class": f"{cls.__module__}.{cls.__qualname__}", "options": self.options(),
+                "tier": getattr(self, "tier", "offline")}
