@@ -11,6 +11,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+import numpy as np
 from torch import Tensor
 
 
@@ -70,3 +71,30 @@ class VideoMetric(ABC):
         cls = type(self)
         return {"name": self.name, "class": f"{cls.__module__}.{cls.__qualname__}", "options": self.options(),
                 "tier": getattr(self, "tier", "offline")}
+
+
+class SetMetric(ABC):
+    """A metric pooled over a whole set of videos (FID, VFID).
+
+    The runner calls :meth:`features` once per video and stores the arrays beside that video's
+    results (so resumed runs need not recompute them), then :meth:`compute` once on all of them.
+    """
+
+    name: str = "set_metric"
+    higher_is_better: dict[str, bool] = {}
+
+    @abstractmethod
+    def features(self, video: EvalVideo) -> dict[str, "np.ndarray"]:
+        """Per-video feature arrays, e.g. ``{"pred": [N,D], "ref": [N,D]}`` (float64/32)."""
+
+    @abstractmethod
+    def compute(self, features: list[dict[str, "np.ndarray"]]) -> dict[str, float]:
+        """Pool the per-video features of every video into the metric value(s)."""
+
+    def options(self) -> dict[str, Any]:
+        return {}
+
+    def provenance(self) -> dict[str, Any]:
+        cls = type(self)
+        return {"name": self.name, "class": f"{cls.__module__}.{cls.__qualname__}", "options": self.options(),
+                "tier": getattr(self, "tier", "paper")}

@@ -1,0 +1,28 @@
+"""Metric names → classes: the one table the CLI and the runner share (imported lazily)."""
+
+from __future__ import annotations
+
+import importlib
+
+METRICS: dict[str, str] = {
+    "ewarp": "metrics.warping_error.WarpingError",
+    "ewarp_masked": "metrics.warping_error.MaskedWarpingError",
+    "cpsnr": "metrics.patch_consistency.PatchConsistencyPSNR",
+    "cssim": "metrics.patch_consistency.PatchConsistencySSIM",
+    "fidelity": "metrics.fidelity.Fidelity",
+    "gt": "metrics.fidelity.GroundTruthPSNRSSIM",
+    "lpips": "metrics.lpips.LPIPSMetric",
+    "vlpips": "metrics.vlpips.VLPIPS",
+    "fid": "metrics.fid.FID",
+    "vfid": "metrics.vfid.VFID",
+}
+
+
+def metric_class(name: str) -> type:
+    """Resolve a metric name (see :data:`METRICS`) to its class."""
+    try:
+        path = METRICS[name]
+    except KeyError:
+        raise ValueError(f"unknown metric {name!r}; known: {', '.join(sorted(METRICS))}") from None
+    module, _, cls = path.rpartition(".")
+    return getattr(importlib.import_module(module), cls)

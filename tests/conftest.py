@@ -1,0 +1,41 @@
+"""Shared fixtures: the development data folder and tiny synthetic videos."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def shared_root() -> Path | None:
+    """The development data folder: ``$HYPERCON_SHARED``, else ``../shared`` beside the checkout."""
+    env = os.environ.get("HYPERCON_SHARED")
+    root = Path(env) if env else REPO.parent / "shared"
+    return root if (root / "data").is_dir() else None
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    root = shared_root()
+    if root is None:
+        pytest.skip("development data not found: set HYPERCON_SHARED to the shared/ folder (../shared)")
+    return root
+
+
+@pytest.fixture(autouse=True)
+def _seed_and_threads():
+    torch.manual_seed(0)
+    yield
+
+
+def pytest_collection_modifyitems(config, items):
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA device")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)

@@ -1,0 +1,49 @@
+import torch
+
+from hypercon.resize import pad_to_multiple, resize_flow, unpad
+from hypercon.warp import backward_warp
+
+
+def test_backward_warp_integer_shift_is_slicing():
+    src, flow = torch.rand(1, 3, 6, 8), torch.zeros(1, 2, 6, 8)
+    flow[:, 0] = 2.0  # dx = +2 px
+    out, valid = backward_warp(src, flow)
+    torch.testing.assert_close(out[..., :-2], src[..., 2:])
+    assert valid[..., :-2].all() and not valid[..., -2:].any()
+
+
+def test_backward_warp_axis_order_dy():
+    src, flow = torch.rand(2, 1, 7, 5), torch.zeros(2, 2, 7, 5)
+    flow[:, 1] = -3.0  # dy = -3 px: out(y) = src(y-3)
+    out, valid = backward_warp(src, flow, padding="zeros")
+    torch.testing.assert_close(out[..., 3:, :], src[..., :-3, :])
+    assert not valid[..., :3, :].any()
+    assert (out[..., :2, :] == 0).all()
+
+
+def test_backward_warp_subpixel_is_linear_interpolation():
+    src = torch.arange(10.0).view(1, 1, 1, 10).expand(1, 1, 3, 10).contiguous()
+    flow = torch.zeros(1, 2, 3, 10)
+    flow[:, 0] = 0.25
+    out, _ = backward_warp(src, flow)
+    torch.testing.assert_close(out[..., :-1], src[..., :-1] + 0.25)
+
+
+def test_border_clamps():
+    src = torch.arange(4.0).view(1, 1, 1, 4).expand(1, 1, 2, 4).contiguous()
+    flow = torch.full((1, 2, 2, 4), 0.0)
+    flow[:, 0] = 10.0
+    out, valid = backward_warp(src, flow, padding="border")
+    assert torch.all(out == 3.0) and not valid.any()
+
+
+def test_pad_unpad_roundtrip_and_resize_flow_scales_magnitude():
+    x = torch.rand(2, 3, 13, 21)
+    padded, pads = pad_to_multiple(x, 8)
+    assert padded.shape[-2:] == (16, 24)
+    torch.testing.assert_close(unpad(padded, pads), x)
+    flow = torch.ones(1, 2, 10, 20)
+    out = resize_flow(flow, (20, 10))
+    assert out.shape[-2:] == (20, 10)
+    torch.testing.assert_close(out[:, 0], torch.full((1, 20, 10), 0.5))
+    torch.testing.assert_close(out[:, 1], torch.full((1, 20, 10), 2.0))
