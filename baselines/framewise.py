@@ -1,0 +1,31 @@
+"""Frame-wise translation: the image model applied to every frame independently (the paper's FST /
+Cxtattn rows)."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from hypercon.component import Component
+from hypercon.method import VideoMethod
+from hypercon.models.base import ImageModel
+
+
+class Framewise(VideoMethod):
+    """``run(frames [T,3,H,W], known [T,1,H,W] | None) -> [T,3,H,W]``: ``model`` on each frame.
+
+    Frames are processed in batches of ``model.batch_size`` on ``model``'s device; for inpainting the
+    model composites known pixels back.
+    """
+
+    name = "framewise"
+
+    def __init__(self, model: ImageModel) -> None:
+        self.model = model
+
+    @torch.no_grad()
+    def run(self, frames: Tensor, known: Tensor | None = None) -> Tensor:
+        return self.model(frames, known)
+
+    def components(self) -> dict[str, Component]:
+        return {"model": self.model}

@@ -1,0 +1,71 @@
+"""Write a run's ``results.json`` and ``results.csv``: one row per video plus aggregates."""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from typing import Any
+
+from experiments.stats import mean_sem
+from experiments.store import RunStore, atomic_write_bytes, atomic_write_json
+from metrics.base import MetricUnavailable, SetMetric
+
+log = logging.getLogger(__name__)
+
+
+def write_results(store: RunStore, videos: list[str], metrics: dict[str, Any], unavailable: dict[str, str],
+                  provenance: dict[str, Any], complete: bool) -> dict[str, Any]:
+    """Collect the per-video records of ``videos``, pool set metrics, aggregate, write both files."""
+    rows = [store.load_record(v) for v in videos]
+    keys: list[str] = []
+    for row in rows:
+        keys += [k for k in row["metrics"] if k not in keys]
+    aggregate = {k: mean_sem(r["metrics"].get(k) for r in rows) for k in keys}
+
+    set_values: dict[str, Any] = {}
+    unavailable = dict(unavailable)
+    for name, metric in metrics.items():
+        if not isinstance(metric, SetMetric) or not rows:
+            continue
+        missing = [v for v in videos if not store.features_path(v, name).is_file()]
+        if missing:
+            unavailable[name] = f"features missing for {len(missing)} video(s), e.g. {missing[0]}"
+            continue
+        try:
+            set_values.update(metric.compute([store.load_features(v, name) for v in videos]))
+        except MetricUnavailable as exc:
+            unavailable[name] = str(exc)
+    for row in rows:
+        for name, reason in row.get("unavailable", {}).items():
+            unavailable.setdefault(name, reason)
+
+    results = {
+        "complete": complete,
+        "num_videos": len(rows),
+        "videos": rows,
+        "aggregate": aggregate,
+        "set_metrics": set_values,
+        "unavailable": unavailable,
+        "provenance": provenance,
+    }
+    atomic_write_json(store.root / "results.json", results)
+    atomic_write_bytes(store.root / "results.csv", _csv(rows, keys, aggregate, set_values).encode())
+    return results
+
+
+def _csv(rows, keys, aggregate, set_values) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(["video", "method", "dataset", "num_frames", *keys])
+    for r in rows:
+        writer.writerow([r["video"], r["method"], r["dataset"], r["num_frames"],
+                         *[r["metrics"].get(k, "") for k in keys]])
+    method = rows[0]["method"] if rows else ""
+    dataset = rows[0]["dataset"] if rows else ""
+    writer.writerow(["mean", method, dataset, "", *[aggregate[k]["mean"] for k in keys]])
+    writer.writerow(["sem", method, dataset, "", *[aggregate[k]["sem"] for k in keys]])
+    for k, v in set_values.items():
+        writer.writerow([f"set:{k}", method, dataset, "", *([v] + [""] * (len(keys) - 1) if keys else [v])])
+    return buf.getvalue()
+

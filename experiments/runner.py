@@ -1,0 +1,231 @@
+"""One Hydra job: run a method on every video of a dataset, save outputs, evaluate, aggregate.
+
+``python run.py …`` calls :func:`run`. The steps per video are: load (dataset) → hide the holes
+(inpainting) → method → quantise to 8 bit (what is saved is what is evaluated, so ``python -m metrics``
+on the saved frames gives the same numbers) → save PNG frames + mp4 → metrics → per-video record
+(written last, atomically). Videos whose record is complete for the same config hash are skipped
+(``overwrite=true`` recomputes them). Set metrics (FID, VFID) are pooled after the last video from
+per-video feature files, so a resumed run needs no recomputation.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from experiments.provenance import config_hash, device_info, git_state, package_versions
+from experiments.reference import ReferenceCache
+from experiments.store import RunStore, atomic_write_json
+from experiments.results import write_results
+from hypercon.checks import composite, frames_from_uint8, frames_to_uint8
+from metrics.base import EvalVideo, MetricUnavailable, SetMetric
+
+log = logging.getLogger(__name__)
+
+#: keys of the resolved config that do not change results (excluded from the resume hash)
+NON_RESULT_KEYS = ("overwrite", "save_video", "save_frames", "log_level", "paths", "progress")
+HOLE_PLACEHOLDER = 0.5  # grey written into holes before any method sees the frames
+
+
+def _instantiate_named(cfg: DictConfig, **kwargs: Any) -> Any:
+    """Instantiate a config node carrying a ``name`` label that is not a constructor argument."""
+    node = OmegaConf.to_container(cfg, resolve=True)
+    node.pop("name", None)
+    return instantiate(node, **kwargs)
+
+
+def result_config(cfg: DictConfig) -> dict[str, Any]:
+    """The part of the resolved config that determines results (hashed for resuming)."""
+    container = OmegaConf.to_container(cfg, resolve=True)
+    for key in NON_RESULT_KEYS:
+        container.pop(key, None)
+    container.get("dataset", {}).pop("root", None)  # moving the data does not change results
+    container.get("dataset", {}).pop("mask_dir", None)
+    return container
+
+
+def build_metrics(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, str]]:
+    """Instantiate the configured metrics. Required metrics that cannot run raise here, before any
+    work; optional ones (``metrics.optional``) are recorded as unavailable with the reason."""
+    from metrics.registry import metric_class
+
+    from hypercon.weights import WeightsError
+
+    options = OmegaConf.to_container(cfg.metrics.get("options", {}) or {}, resolve=True)
+    optional = set(cfg.metrics.get("optional", []) or [])
+    built, unavailable = {}, {}
+    for name in cfg.metrics.names:
+        try:
+            built[name] = metric_class(name)(**options.get(name, {}))
+        except (WeightsError, MetricUnavailable) as exc:
+            if name not in optional:
+                raise
+            unavailable[name] = str(exc)
+            log.warning("metric %s unavailable: %s", name, exc)
+    return built, unavailable
+
+
+def _needs_reference(metrics: dict[str, Any], method_name: str) -> bool:
+    wants = {"fidelity", "fid", "vfid", "vlpips", "lpips"}
+    return method_name != "framewise" and any(name in wants for name in metrics)
+
+
+def run(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
+    """Run one job; return the results dict (also written to ``output_dir/results.json``)."""
+    output_dir = Path(output_dir)
+    store = RunStore(output_dir)
+    torch.manual_seed(int(cfg.seed))
+    chash = config_hash(result_config(cfg))
+    method_name = str(cfg.method.name)
+
+    # Build everything first: a missing weights file or a bad option fails before any work.
+    dataset = _instantiate_named(cfg.dataset, mask_dir=str(store.mask_dir()))
+    method = _instantiate_named(cfg.method)
+    metrics, unavailable = build_metrics(cfg)
+    eval_flow = _instantiate_named(cfg.metrics.flow) if metrics else None
+    names = dataset.video_names()
+    if not names:
+        raise ValueError(f"dataset {cfg.dataset.name!r} has no videos (check dataset.root / split / max_videos)")
+
+    provenance = {
+        "config_hash": chash,
+        "config": OmegaConf.to_container(cfg, resolve=True),
+        "code": git_state(),
+        "packages": package_versions(),
+        "device": device_info(str(cfg.device)),
+        "seed": int(cfg.seed),
+        "method": method.provenance(),
+        "dataset": dataset.provenance(),
+        "metrics": {n: m.provenance() for n, m in metrics.items()},
+        "metric_flow": eval_flow.provenance() if eval_flow is not None else None,
+        "unavailable_metrics": unavailable,
+    }
+    atomic_write_json(output_dir / "provenance.json", provenance)
+
+    reference_cache = ReferenceCache(Path(cfg.paths.cache_dir) / "reference")
+    motion_cache = None
+    if metrics:
+        from metrics.source_motion import SourceMotionCache
+
+        motion_cache = SourceMotionCache(Path(cfg.paths.cache_dir) / "source_motion")
+
+    from experiments.progress import progress
+
+    done, errors = [], []
+    for name in progress(names, desc=f"{method_name} on {cfg.dataset.name}", enabled=cfg.get("progress", None)):
+        if not cfg.overwrite and store.is_complete(name, chash):
+            log.info("%s: complete, skipped (overwrite=true recomputes)", name)
+            done.append(name)
+            continue
+        try:
+            _run_video(cfg, name, dataset, method, metrics, eval_flow, store, chash, reference_cache,
+                       motion_cache, unavailable)
+            done.append(name)
+        except Exception as exc:  # keep finished results: aggregate them, then re-raise
+            errors.append((name, exc))
+            break
+
+    results = write_results(store, done, metrics, unavailable, provenance, complete=not errors and len(done) == len(names))
+    if errors:
+        name, exc = errors[0]
+        log.error("stopped at video %s: %s (finished videos' results are kept in %s)", name, exc, output_dir)
+        raise exc
+    return results
+
+
+def _run_video(cfg, name, dataset, method, metrics, eval_flow, store, chash, reference_cache, motion_cache,
+               unavailable) -> None:
+    from hypercon.io.frames import write_frames
+    from hypercon.io.video import write_video
+
+    t0 = time.perf_counter()
+    sample = dataset.load(name)
+    frames, known = sample.frames, sample.known
+    if known is not None:
+        frames_in = composite(torch.full_like(frames, HOLE_PLACEHOLDER), frames, known)
+    else:
+        frames_in = frames
+    t_load = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    output = method.run(frames_in, known)
+    t_method = time.perf_counter() - t0
+    output_u8 = frames_to_uint8(output)
+    output = frames_from_uint8(output_u8)  # evaluate exactly what is saved
+
+    if cfg.save_frames:
+        write_frames(output, store.frames_dir(name))
+    if cfg.save_video:
+        write_video(output, store.video_dir(name) / f"{name}.mp4", fps=float(sample.meta.get("fps", 24) or 24))
+
+    record: dict[str, Any] = {
+        "video": name,
+        "config_hash": chash,
+        "method": str(cfg.method.name),
+        "dataset": str(cfg.dataset.name),
+        "task": str(cfg.task.name),
+        "num_frames": int(frames.shape[0]),
+        "size": [int(frames.shape[-1]), int(frames.shape[-2])],
+        "metrics": {},
+        "unavailable": dict(unavailable),
+        "timing_s": {"load": t_load, "method": t_method},
+        "meta": {k: v for k, v in sample.meta.items() if isinstance(v, (str, int, float, bool, list, type(None)))},
+    }
+
+    if metrics:
+        t0 = time.perf_counter()
+        reference = None
+        if _needs_reference(metrics, str(cfg.method.name)):
+            reference = reference_cache.get_or_compute(
+                key=_reference_key(cfg, name, frames_in),
+                compute=lambda: _framewise(cfg, frames_in, known),
+            )
+        elif str(cfg.method.name) == "framewise":
+            reference = output
+        source = sample.gt if sample.gt is not None else frames
+        motion_key = f"{cfg.dataset.name}/{name}"
+        video = EvalVideo(
+            name=name, output=output, source=source, known=known, gt=sample.gt, reference=reference,
+            source_motion=lambda: motion_cache.get(motion_key, source, eval_flow, rule=str(cfg.metrics.occlusion_rule)),
+            flow_name=eval_flow.name,
+        )
+        for mname, metric in metrics.items():
+            try:
+                if isinstance(metric, SetMetric):
+                    store.save_features(name, mname, metric.features(video))
+                else:
+                    record["metrics"].update(metric.compute(video))
+            except MetricUnavailable as exc:
+                record["unavailable"][mname] = str(exc)
+        record["timing_s"]["metrics"] = time.perf_counter() - t0
+
+    record["complete"] = True
+    store.save_record(name, record)
+    log.info("%s: %d frames, method %.1fs%s", name, frames.shape[0], t_method,
+             "".join(f", {k}={v:.4g}" for k, v in record["metrics"].items() if isinstance(v, float)))
+
+
+def _reference_key(cfg: DictConfig, name: str, frames_in: torch.Tensor) -> str:
+    model = OmegaConf.to_container(cfg.model, resolve=True)
+    for key in ("device", "batch_size", "weights_dir"):
+        model.pop(key, None)
+    digest = config_hash({"model": model, "input": _tensor_digest(frames_in)})
+    return f"{cfg.dataset.name}/{name}/{digest}"
+
+
+def _tensor_digest(x: torch.Tensor) -> str:
+    import hashlib
+
+    return hashlib.sha256(frames_to_uint8(x).tobytes()).hexdigest()[:16]
+
+
+def _framewise(cfg: DictConfig, frames_in: torch.Tensor, known) -> torch.Tensor:
+    model = _instantiate_named(cfg.model)
+    return frames_from_uint8(frames_to_uint8(model(frames_in, known)))
+
