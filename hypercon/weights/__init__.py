@@ -1,0 +1,41 @@
+"""Pretrained weights: manifest ``hypercon/weights.json``, lookup, sha256 checks, safe loading, CLI.
+
+    from hypercon.weights import resolve_weights, load_checkpoint
+    resolved = resolve_weights("i3d_rgb_imagenet", path=None, weights_dir=cfg.paths.weights_dir)
+    state = load_checkpoint(resolved)          # torch.load(weights_only=True)
+    self._weights_record = resolved.record()   # {"file": ..., "sha256": ...} for provenance
+
+Command line: ``python -m hypercon.weights status | download [NAMES] | record NAME``.
+"""
+
+from hypercon.weights.registry import (
+    ENV_DIR,
+    ENV_LOCK,
+    ENV_MANIFEST,
+    LOCK_NAME,
+    MANIFEST_PATH,
+    MissingWeightsError,
+    ResolvedWeights,
+    WeightsEntry,
+    WeightsError,
+    WeightsHashError,
+    check_digest,
+    hub_checkpoints_dir,
+    load_checkpoint,
+    load_manifest,
+    lock_path,
+    manifest_entry,
+    record_weights,
+    require_weights,
+    resolve_weights,
+    sha256_of,
+    weights_dirs,
+    weights_status,
+)
+
+__all__ = [
+    "ENV_DIR", "ENV_LOCK", "ENV_MANIFEST", "LOCK_NAME", "MANIFEST_PATH", "MissingWeightsError",
+    "ResolvedWeights", "WeightsEntry", "WeightsError", "WeightsHashError", "check_digest",
+    "hub_checkpoints_dir", "load_checkpoint", "load_manifest", "lock_path", "manifest_entry",
+    "record_weights", "require_weights", "resolve_weights", "sha256_of", "weights_dirs", "weights_status",
+]

@@ -1,0 +1,377 @@
+"""The weights registry: find a pretrained file, check its sha256, load it safely.
+
+Every pretrained file the harness knows is listed in the manifest ``hypercon/weights.json`` (data, not
+code): role, file name, upstream URL, published digest (``sha256`` or the ``sha256_prefix`` that upstream
+encodes in the file name), format, licence. ``$HYPERCON_WEIGHTS_MANIFEST`` names an extra JSON file of the
+same layout whose entries replace or add to the built-in ones by name (tests register random-weight
+stand-ins with their own digests this way).
+
+Lookup order for a name (:func:`resolve_weights`):
+
+1. an explicit ``path`` (a file, or a folder holding the entry's file) — no fallback if it is missing;
+2. the weights folder: the ``weights_dir`` argument (config ``paths.weights_dir``), then ``$HYPERCON_WEIGHTS``;
+3. the torch hub cache ``torch.hub.get_dir()/checkpoints`` (``$TORCH_HOME/hub/checkpoints``), where
+   torchvision, lpips and pytorch-fid put their downloads.
+
+In each folder the entry's ``file`` is tried, then its ``aliases`` (relative paths). The file's sha256 is
+checked before use: against the manifest's full digest or published prefix, else against the user's lock
+file (``<weights_dir>/hypercon-weights.lock.json``, written by ``python -m hypercon.weights record NAME``);
+with neither the file is used but marked unverified. A mismatch raises :class:`WeightsHashError`.
+Nothing here downloads (see :mod:`hypercon.weights.download`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+LOG = logging.getLogger(__name__)
+
+MANIFEST_PATH = Path(__file__).resolve().parent.parent / "weights.json"
+LOCK_NAME = "hypercon-weights.lock.json"
+ENV_DIR = "HYPERCON_WEIGHTS"
+ENV_MANIFEST = "HYPERCON_WEIGHTS_MANIFEST"
+ENV_LOCK = "HYPERCON_WEIGHTS_LOCK"
+
+
+class WeightsError(RuntimeError):
+    """A pretrained file cannot be used (unknown name, bad manifest, refused format)."""
+
+
+class MissingWeightsError(WeightsError):
+    """A pretrained file was not found; the message says which file, where to put it and its source."""
+
+
+class WeightsHashError(WeightsError):
+    """A pretrained file's sha256 does not match the manifest or the lock file."""
+
+
+@dataclass(frozen=True)
+class WeightsEntry:
+    """One manifest entry (see ``hypercon/weights.json``)."""
+
+    name: str
+    file: str
+    role: str = ""
+    url: str | None = None
+    sha256: str | None = None
+    sha256_prefix: str | None = None
+    format: str = "torch state_dict"
+    legacy_pickle: bool = False
+    licence: str = ""
+    source: str = ""
+    download: str = "direct"  # direct | archive | manual
+    archive_member: str | None = None
+    aliases: tuple[str, ...] = ()
+
+    @classmethod
+    def from_dict(cls, name: str, data: dict[str, Any], origin: str) -> "WeightsEntry":
+        if not isinstance(data, dict) or not data.get("file"):
+            raise WeightsError(f"{origin}: entry {name!r} must be an object with a 'file' field")
+        known = {f for f in cls.__dataclass_fields__ if f != "name"}
+        kwargs = {k: v for k, v in data.items() if k in known}
+        kwargs["aliases"] = tuple(kwargs.get("aliases") or ())
+        for key in ("sha256", "sha256_prefix"):
+            if kwargs.get(key) is not None:
+                kwargs[key] = str(kwargs[key]).lower()
+        return cls(name=name, **kwargs)
+
+    def candidates(self) -> tuple[str, ...]:
+        """Relative paths tried in every weights folder: the file name, then the aliases."""
+        return (self.file, *self.aliases)
+
+
+@dataclass(frozen=True)
+class ResolvedWeights:
+    """A located file: ``verified`` is True when its sha256 matched the manifest or the lock file."""
+
+    name: str
+    path: Path
+    sha256: str
+    verified: bool
+    entry: WeightsEntry
+    verified_by: str | None = None  # "sha256" | "sha256_prefix" | "lock" | None
+    found_in: str = ""  # "explicit path" | "weights dir" | "torch hub cache"
+
+    def record(self) -> dict[str, str]:
+        """``{"file": ..., "sha256": ...}`` for provenance (``Component._weights_record``)."""
+        return {"file": str(self.path), "sha256": self.sha256}
+
+
+# ----------------------------------------------------------------------------------------- manifest
+
+
+def _read_entries(path: Path) -> dict[str, WeightsEntry]:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise WeightsError(f"weights manifest {path}: cannot read it ({exc})") from exc
+    raw = data.get("entries", data) if isinstance(data, dict) else None
+    if not isinstance(raw, dict):
+        raise WeightsError(f"weights manifest {path}: expected an object with an 'entries' object")
+    return {n: WeightsEntry.from_dict(n, e, str(path)) for n, e in raw.items() if not n.startswith("_")}
+
+
+def load_manifest() -> dict[str, WeightsEntry]:
+    """All entries: the built-in manifest, overlaid by ``$HYPERCON_WEIGHTS_MANIFEST`` if set."""
+    entries = _read_entries(MANIFEST_PATH)
+    override = os.environ.get(ENV_MANIFEST)
+    if override:
+        if not Path(override).is_file():
+            raise WeightsError(f"${ENV_MANIFEST}={override}: no such file")
+        entries.update(_read_entries(Path(override)))
+    return entries
+
+
+def manifest_entry(name: str) -> WeightsEntry:
+    entries = load_manifest()
+    if name not in entries:
+        raise WeightsError(f"unknown weights name {name!r} (manifest {MANIFEST_PATH}); known: "
+                           f"{', '.join(sorted(entries))}")
+    return entries[name]
+
+
+# ------------------------------------------------------------------------------------------- hashes
+
+_HASH_CACHE: dict[tuple[str, int, int], str] = {}
+
+
+def sha256_of(path: str | Path, chunk: int = 1 << 20) -> str:
+    """Hex sha256 of a file (cached per path, size and mtime within the process)."""
+    path = Path(path)
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    if key not in _HASH_CACHE:
+        digest = hashlib.sha256()
+        with open(path, "rb") as f:
+            while block := f.read(chunk):
+                digest.update(block)
+        _HASH_CACHE[key] = digest.hexdigest()
+    return _HASH_CACHE[key]
+
+
+def hub_checkpoints_dir() -> Path:
+    """``torch.hub.get_dir()/checkpoints`` (``$TORCH_HOME/hub/checkpoints``)."""
+    import torch.hub
+
+    return Path(torch.hub.get_dir()) / "checkpoints"
+
+
+def weights_dirs(weights_dir: str | Path | None = None) -> list[tuple[str, Path]]:
+    """The folders searched, in order: ``(label, path)``."""
+    dirs: list[tuple[str, Path]] = []
+    for label, d in (("weights dir", weights_dir), (f"${ENV_DIR}", os.environ.get(ENV_DIR))):
+        if d and all(Path(d) != p for _, p in dirs):
+            dirs.append((label, Path(d).expanduser()))
+    dirs.append(("torch hub cache", hub_checkpoints_dir()))
+    return dirs
+
+
+def lock_path(weights_dir: str | Path | None = None) -> Path:
+    """The user's lock file: ``$HYPERCON_WEIGHTS_LOCK``, else in the weights folder, else the hub cache."""
+    if os.environ.get(ENV_LOCK):
+        return Path(os.environ[ENV_LOCK]).expanduser()
+    base = weights_dir or os.environ.get(ENV_DIR)
+    return (Path(base).expanduser() if base else hub_checkpoints_dir()) / LOCK_NAME
+
+
+def read_lock(weights_dir: str | Path | None = None) -> dict[str, dict[str, str]]:
+    path = lock_path(weights_dir)
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text()).get("entries", {})
+    except (OSError, json.JSONDecodeError, AttributeError) as exc:
+        raise WeightsError(f"weights lock file {path}: cannot read it ({exc}); delete it and re-record") from exc
+
+
+def check_digest(entry: WeightsEntry, path: Path, digest: str,
+                 weights_dir: str | Path | None = None) -> str | None:
+    """Compare ``digest`` with the manifest, else the lock file. Returns how it was verified (None: not).
+
+    Raises:
+        WeightsHashError: naming the file and both digests, on any mismatch.
+    """
+    if entry.sha256:
+        expected, how, ok = entry.sha256, "sha256", digest == entry.sha256
+    elif entry.sha256_prefix:
+        expected, how = entry.sha256_prefix + "…", "sha256_prefix"
+        ok = digest.startswith(entry.sha256_prefix)
+    else:
+        locked = read_lock(weights_dir).get(entry.name)
+        if not locked:
+            return None
+        expected, how, ok = locked.get("sha256", ""), "lock", digest == locked.get("sha256")
+    if not ok:
+        where = f"the lock file {lock_path(weights_dir)}" if how == "lock" else "the manifest"
+        raise WeightsHashError(
+            f"weights {entry.name!r}: file {path} has sha256 {digest}, but {where} expects {expected}. "
+            f"Refusing to use it: replace the file with the original from {entry.url or entry.source}"
+            + (f" (or re-record it with `python -m hypercon.weights record {entry.name}`)" if how == "lock" else ""))
+    return how
+
+
+# ------------------------------------------------------------------------------------------- lookup
+
+
+def _missing_message(entry: WeightsEntry, tried: list[Path], weights_dir: str | Path | None) -> str:
+    target = Path(weights_dir or os.environ.get(ENV_DIR) or hub_checkpoints_dir()) / entry.file
+    lines = [
+        f"weights {entry.name!r} ({entry.role or entry.format}): file {entry.file!r} not found.",
+        f"  Put it at {target}",
+        f"  (weights folder: config key paths.weights_dir or env {ENV_DIR}; the torch hub cache "
+        f"{hub_checkpoints_dir()} is searched too).",
+        f"  Source: {entry.url or entry.source or 'unknown'}"
+        + (f" (member {entry.archive_member} of the archive)" if entry.archive_member else ""),
+    ]
+    if entry.download in ("direct", "archive") and entry.url:
+        lines.append(f"  With internet: python -m hypercon.weights download {entry.name}")
+    lines.append("  Looked in: " + ", ".join(str(p) for p in tried))
+    return "\n".join(lines)
+
+
+def _find(entry: WeightsEntry, path: str | Path | None,
+          weights_dir: str | Path | None) -> tuple[Path, str, list[Path]]:
+    tried: list[Path] = []
+    if path is not None:
+        p = Path(path).expanduser()
+        cands = [p / c for c in entry.candidates()] if p.is_dir() else [p]
+        for c in cands:
+            tried.append(c)
+            if c.is_file():
+                return c, "explicit path", tried
+        raise MissingWeightsError(_missing_message(entry, tried, weights_dir)
+                                  + f"\n  (an explicit path was given: {p})")
+    for label, d in weights_dirs(weights_dir):
+        for c in entry.candidates():
+            tried.append(d / c)
+            if (d / c).is_file():
+                return d / c, label, tried
+    raise MissingWeightsError(_missing_message(entry, tried, weights_dir))
+
+
+def resolve_weights(name: str, path: str | Path | None = None,
+                    weights_dir: str | Path | None = None) -> ResolvedWeights:
+    """Locate the manifest entry ``name``'s file and check its sha256 (see the module docstring).
+
+    Raises:
+        WeightsError: unknown name. MissingWeightsError: file not found (message: file, where, URL).
+        WeightsHashError: digest mismatch.
+    """
+    entry = manifest_entry(name)
+    found, where, _ = _find(entry, path, weights_dir)
+    digest = sha256_of(found)
+    how = check_digest(entry, found, digest, weights_dir)
+    if how is None:
+        LOG.warning("weights %r: %s is unverified (no published hash; sha256 %s). Record it with "
+                    "`python -m hypercon.weights record %s` once you trust the file.", name, found, digest, name)
+    else:
+        LOG.debug("weights %r: %s verified by %s", name, found, how)
+    return ResolvedWeights(name, found, digest, how is not None, entry, verified_by=how, found_in=where)
+
+
+def require_weights(names: list[str], weights_dir: str | Path | None = None) -> dict[str, ResolvedWeights]:
+    """Resolve every name up front; raise one :class:`MissingWeightsError` listing all missing files.
+
+    Hash mismatches are collected too and raised as one :class:`WeightsHashError` (after the missing ones).
+    """
+    resolved: dict[str, ResolvedWeights] = {}
+    missing: list[str] = []
+    bad: list[str] = []
+    for name in dict.fromkeys(names):
+        try:
+            resolved[name] = resolve_weights(name, weights_dir=weights_dir)
+        except MissingWeightsError as exc:
+            missing.append(str(exc))
+        except WeightsHashError as exc:
+            bad.append(str(exc))
+    if missing:
+        raise MissingWeightsError(f"{len(missing)} pretrained file(s) missing for this run:\n"
+                                  + "\n".join(missing) + ("\n" + "\n".join(bad) if bad else ""))
+    if bad:
+        raise WeightsHashError("\n".join(bad))
+    return resolved
+
+
+# ------------------------------------------------------------------------------------------ loading
+
+
+def load_checkpoint(resolved: ResolvedWeights, map_location: Any = "cpu") -> Any:
+    """Load a resolved file: ``torch.load(weights_only=True)``; a named legacy pickle (manifest
+    ``legacy_pickle: true``) only if its sha256 was verified, with ``weights_only=False`` (or
+    ``pickle.load(encoding='latin1')`` for a plain Python pickle such as Lai's options)."""
+    import torch
+
+    entry = resolved.entry
+    if not entry.legacy_pickle:
+        try:
+            return torch.load(resolved.path, map_location=map_location, weights_only=True)
+        except Exception as exc:  # torch raises UnpicklingError / RuntimeError for non-tensor objects
+            raise WeightsError(f"weights {resolved.name!r}: {resolved.path} could not be loaded with "
+                               f"weights_only=True ({type(exc).__name__}: {exc}); expected {entry.format}") from exc
+    if not resolved.verified:
+        raise WeightsError(
+            f"weights {resolved.name!r}: {resolved.path} is a legacy pickle (loading runs arbitrary code) and its "
+            f"sha256 {resolved.sha256} is not verified. If this is the original file from "
+            f"{entry.url or entry.source}, record it: python -m hypercon.weights record {resolved.name}")
+    if entry.format.startswith("python_pickle"):
+        import pickle
+
+        with open(resolved.path, "rb") as f:
+            return pickle.load(f, encoding="latin1")  # noqa: S301 - verified legacy file
+    return torch.load(resolved.path, map_location=map_location, weights_only=False)
+
+
+def record_weights(name: str, weights_dir: str | Path | None = None,
+                   path: str | Path | None = None) -> ResolvedWeights:
+    """Write the observed sha256 of ``name``'s file into the user's lock file (trust on first use)."""
+    entry = manifest_entry(name)
+    found, where, _ = _find(entry, path, weights_dir)
+    digest = sha256_of(found)
+    how = check_digest(entry, found, digest, weights_dir) if (entry.sha256 or entry.sha256_prefix) else None
+    lock = lock_path(weights_dir)
+    data = read_lock(weights_dir)
+    data[name] = {"file": entry.file, "sha256": digest, "path": str(found)}
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    tmp = lock.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"version": 1, "entries": data}, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, lock)
+    LOG.info("recorded weights %r: %s sha256 %s in %s", name, found, digest, lock)
+    return ResolvedWeights(name, found, digest, True, entry, verified_by=how or "lock", found_in=where)
+
+
+@dataclass
+class StatusRow:
+    name: str
+    role: str
+    file: str
+    found: str = "missing"
+    verified: str = "-"
+    size: str = "-"
+
+
+def weights_status(weights_dir: str | Path | None = None, names: list[str] | None = None) -> list[StatusRow]:
+    """One row per manifest entry: where the file was found, whether its hash is verified, its size."""
+    rows = []
+    for name, entry in sorted(load_manifest().items()):
+        if names and name not in names:
+            continue
+        row = StatusRow(name, entry.role, entry.file)
+        try:
+            found, where, _ = _find(entry, None, weights_dir)
+        except MissingWeightsError:
+            rows.append(row)
+            continue
+        row.found, row.size = f"{where}: {found}", f"{found.stat().st_size / 2**20:.1f} MiB"
+        try:
+            how = check_digest(entry, found, sha256_of(found), weights_dir)
+            row.verified = f"verified ({how})" if how else "unverified (no published hash)"
+        except WeightsHashError:
+            row.verified = "HASH MISMATCH"
+        rows.append(row)
+    return rows
