@@ -1,0 +1,218 @@
+"""Load every job of a run or sweep directory into pandas DataFrames (the input of tables, grid search,
+plots and the notebook).
+
+A *job* is one Hydra job directory (see :mod:`experiments.store`): it holds ``results.json`` or, when
+the process was killed before writing it, ``provenance.json`` plus per-video ``videos/<v>/metrics.json``
+records. Both are read; a job rebuilt from records is marked ``complete = False``.
+
+Frames returned by :func:`collect`:
+
+* ``jobs``: one row per job. Job columns (:data:`JOB_COLUMNS`) come from the resolved config and the
+  provenance (method name, dataset, task, model, style, i/c/d/pool, flows, tier, …); then for every
+  per-video metric key ``k``: ``k`` (mean over videos), ``k_sem``, ``k_n``, ``k_n_inf``; then the set
+  metrics (``fid``, ``vfid``) as plain columns; ``unavailable`` is a dict ``{metric: reason}``.
+* ``videos``: one row per (job, video): the job columns, ``video``, ``num_frames``, ``width``,
+  ``height``, ``time_method_s`` and one column per metric key.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from experiments.stats import mean_sem
+from experiments.store import read_json
+
+log = logging.getLogger(__name__)
+
+#: job-level columns, in display order
+JOB_COLUMNS = (
+    "job", "method", "dataset", "split", "task", "model", "style", "i", "c", "d", "pool", "flow", "interp",
+    "metric_flow", "tier", "seed", "config_hash", "complete", "num_videos",
+)
+#: HyperCon's grid axes: column name -> key in the method config (the paper's symbols)
+AXES = {"i": "num_inserted", "c": "window", "d": "dilation", "pool": "pool"}
+
+
+@dataclass
+class Collection:
+    """Everything found under ``root``: per-job and per-video frames plus the raw results by job."""
+
+    root: Path
+    jobs: pd.DataFrame
+    videos: pd.DataFrame
+    results: dict[str, dict[str, Any]] = field(default_factory=dict)  # job -> results dict
+    metric_keys: list[str] = field(default_factory=list)  # per-video keys, first-seen order
+    set_keys: list[str] = field(default_factory=list)  # set metric keys (fid, vfid)
+
+    def __len__(self) -> int:
+        return len(self.jobs)
+
+
+def find_job_dirs(root: Path) -> list[Path]:
+    """Job directories under ``root`` (``root`` itself may be one): folders holding ``results.json`` or
+    ``provenance.json``, sorted. Hidden folders (``.hydra``, ``.submitit``) and cache folders are skipped."""
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"results directory {root} does not exist")
+    found = set()
+    for name in ("results.json", "provenance.json"):
+        for path in root.rglob(name):
+            rel = path.parent.relative_to(root).parts
+            if any(part.startswith(".") or part in ("videos", "cache") for part in rel):
+                continue
+            found.add(path.parent)
+    return sorted(found)
+
+
+def load_job(job_dir: Path) -> dict[str, Any] | None:
+    """The results dict of one job: ``results.json`` if present, else rebuilt from ``provenance.json`` and
+    the complete per-video records of the same config hash (``complete`` False). None if unreadable."""
+    job_dir = Path(job_dir)
+    results_path = job_dir / "results.json"
+    if results_path.is_file():
+        try:
+            return read_json(results_path)
+        except (OSError, ValueError) as exc:
+            log.warning("%s: unreadable (%s); rebuilding from the per-video records", results_path, exc)
+    prov_path = job_dir / "provenance.json"
+    if not prov_path.is_file():
+        return None
+    try:
+        provenance = read_json(prov_path)
+    except (OSError, ValueError) as exc:
+        log.warning("%s: unreadable (%s); job skipped", prov_path, exc)
+        return None
+    rows = []
+    for record_path in sorted((job_dir / "videos").glob("*/metrics.json")):
+        try:
+            record = read_json(record_path)
+        except (OSError, ValueError):
+            continue
+        if record.get("complete") and record.get("config_hash") == provenance.get("config_hash"):
+            rows.append(record)
+    keys: list[str] = []
+    for row in rows:
+        keys += [k for k in row.get("metrics", {}) if k not in keys]
+    return {
+        "complete": False,
+        "num_videos": len(rows),
+        "videos": rows,
+        "aggregate": {k: mean_sem(r["metrics"].get(k) for r in rows) for k in keys},
+        "set_metrics": {},
+        "unavailable": dict(provenance.get("unavailable_metrics", {}) or {}),
+        "provenance": provenance,
+    }
+
+
+def _get(tree: Any, *keys: str) -> Any:
+    for key in keys:
+        if not isinstance(tree, dict) or key not in tree:
+            return None
+        tree = tree[key]
+    return tree
+
+
+def _component_name(node: Any) -> str | None:
+    """Name of a component config/provenance node: its ``name``, else the class of its ``_target_``."""
+    if not isinstance(node, dict):
+        return None
+    if node.get("name"):
+        return str(node["name"])
+    target = node.get("_target_") or node.get("class")
+    return str(target).rsplit(".", 1)[-1] if target else None
+
+
+def job_columns(results: dict[str, Any], job: str) -> dict[str, Any]:
+    """The job-level columns (:data:`JOB_COLUMNS`) of one results dict."""
+    prov = results.get("provenance", {}) or {}
+    cfg = prov.get("config", {}) or {}
+    method_cfg = cfg.get("method", {}) or {}
+    method_prov = prov.get("method", {}) or {}
+    components = method_prov.get("components", {}) or {}
+    model_cfg = cfg.get("model", {}) or {}
+    style = model_cfg.get("style") if isinstance(model_cfg, dict) else None
+    row: dict[str, Any] = {
+        "job": job,
+        "method": method_cfg.get("name") or method_prov.get("name"),
+        "dataset": _get(cfg, "dataset", "name"),
+        "split": _get(cfg, "dataset", "split"),
+        "task": _get(cfg, "task", "name"),
+        "model": _component_name(model_cfg) or _component_name(components.get("model")),
+        "style": str(style) if style is not None else None,
+        "flow": _component_name(components.get("flow")) if "flow" in components else None,
+        "interp": _component_name(components.get("interp")) if "interp" in components else None,
+        "metric_flow": _component_name(prov.get("metric_flow")) or _component_name(_get(cfg, "metrics", "flow")),
+        "tier": method_prov.get("tier"),
+        "seed": prov.get("seed", cfg.get("seed")),
+        "config_hash": prov.get("config_hash"),
+        "complete": bool(results.get("complete")),
+        "num_videos": int(results.get("num_videos", len(results.get("videos", [])))),
+    }
+    is_framewise = row["method"] == "framewise"
+    for column, key in AXES.items():
+        value = None if is_framewise else method_cfg.get(key)
+        row[column] = value
+    return row
+
+
+def _job_label(job_dir: Path, root: Path) -> str:
+    rel = job_dir.relative_to(root).as_posix()
+    return rel if rel != "." else job_dir.name
+
+
+def collect(root: Path | str) -> Collection:
+    """Load every job under ``root`` (a run directory or a sweep directory). Raises FileNotFoundError if
+    ``root`` is missing or holds no job."""
+    root = Path(root)
+    jobs, videos, raw = [], [], {}
+    metric_keys: list[str] = []
+    set_keys: list[str] = []
+    for job_dir in find_job_dirs(root):
+        results = load_job(job_dir)
+        if results is None:
+            continue
+        label = _job_label(job_dir, root)
+        raw[label] = results
+        cols = job_columns(results, label)
+        row = dict(cols)
+        for key, agg in (results.get("aggregate", {}) or {}).items():
+            if key not in metric_keys:
+                metric_keys.append(key)
+            row[key] = agg.get("mean")
+            row[f"{key}_sem"] = agg.get("sem")
+            row[f"{key}_n"] = agg.get("n")
+            row[f"{key}_n_inf"] = agg.get("n_inf")
+        for key, value in (results.get("set_metrics", {}) or {}).items():
+            if key not in set_keys:
+                set_keys.append(key)
+            row[key] = value
+        row["unavailable"] = dict(results.get("unavailable", {}) or {})
+        row["path"] = str(job_dir)
+        jobs.append(row)
+        for record in results.get("videos", []):
+            size = record.get("size") or [None, None]
+            vrow = dict(cols)
+            vrow.update({
+                "video": record.get("video"),
+                "num_frames": record.get("num_frames"),
+                "width": size[0],
+                "height": size[1],
+                "time_method_s": (record.get("timing_s") or {}).get("method"),
+            })
+            vrow.update(record.get("metrics", {}) or {})
+            videos.append(vrow)
+    if not jobs:
+        raise FileNotFoundError(f"no results under {root} (expected results.json or provenance.json in job folders)")
+    jobs_df = pd.DataFrame(jobs)
+    videos_df = pd.DataFrame(videos) if videos else pd.DataFrame(columns=[*JOB_COLUMNS, "video"])
+    incomplete = jobs_df.loc[~jobs_df["complete"], "job"].tolist()
+    if incomplete:
+        log.warning("%d of %d job(s) under %s are incomplete, e.g. %s", len(incomplete), len(jobs_df), root,
+                    incomplete[0])
+    return Collection(root=root, jobs=jobs_df, videos=videos_df, results=raw, metric_keys=metric_keys,
+                      set_keys=set_keys)

@@ -1,0 +1,216 @@
+"""Collecting result stores into DataFrames, the paper's table layouts, the report CLI."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import numpy as np
+import pytest
+from scipy.stats import sem as scipy_sem
+
+from experiments.collect import collect
+from experiments.report import choose_table, main, report
+from experiments.stats import mean_sem
+from experiments.store import atomic_write_json
+from experiments.tables import (COLUMNS, TABLES, build_table, higher_is_better, render_csv, render_latex,
+                                render_markdown)
+
+
+def make_job(root, name, *, method="hypercon", dataset="davis2016", task="style", model="kmeans_palette",
+             style=None, i=2, c=5, d=1, pool="mean", videos=None, set_metrics=None, unavailable=None,
+             complete=True, write_results=True):
+    """Write one job folder in the store format (experiments/store.py, experiments/results.py)."""
+    job = root / name
+    videos = videos or {"v1": {"ewarp": 0.01}, "v2": {"ewarp": 0.02}}
+    model_cfg = {"_target_": "x.KMeans", "name": model, **({"style": style} if style else {})}
+    method_cfg = {"name": method} if method == "framewise" else {
+        "name": method, "num_inserted": i, "window": c, "dilation": d, "pool": pool}
+    components = {"model": {"name": model, "tier": "offline", "weights": None}}
+    if method != "framewise":
+        components.update({"interp": {"name": "flow_linear", "tier": "offline"},
+                           "flow": {"name": "dis", "tier": "offline"}})
+    config_hash = f"h-{name}"
+    provenance = {
+        "config_hash": config_hash, "seed": 0,
+        "config": {"method": method_cfg, "dataset": {"name": dataset}, "task": {"name": task}, "model": model_cfg,
+                   "metrics": {"occlusion_rule": "lai"}, "seed": 0},
+        "method": {"name": method, "tier": "offline", "components": components},
+        "metric_flow": {"name": "dis", "tier": "offline"},
+        "metrics": {"ewarp": {"name": "ewarp", "tier": "offline"}},
+        "unavailable_metrics": dict(unavailable or {}),
+    }
+    records = []
+    for video, metrics in videos.items():
+        record = {"video": video, "method": method, "dataset": dataset, "task": task, "num_frames": 4,
+                  "size": [32, 24], "metrics": metrics, "unavailable": {}, "timing_s": {"method": 0.1},
+                  "config_hash": config_hash, "complete": True}
+        atomic_write_json(job / "videos" / video / "metrics.json", record)
+        records.append(record)
+    atomic_write_json(job / "provenance.json", provenance)
+    if write_results:
+        keys = list(dict.fromkeys(k for r in records for k in r["metrics"]))
+        atomic_write_json(job / "results.json", {
+            "complete": complete, "num_videos": len(records), "videos": records,
+            "aggregate": {k: mean_sem(r["metrics"].get(k) for r in records) for k in keys},
+            "set_metrics": dict(set_metrics or {}), "unavailable": dict(unavailable or {}),
+            "provenance": provenance})
+    return job
+
+
+FW = {"v1": {"ewarp": 0.030, "cpsnr": 18.0, "fidelity_psnr": float("inf")},
+      "v2": {"ewarp": 0.050, "cpsnr": 16.0, "fidelity_psnr": float("inf")},
+      "v3": {"ewarp": 0.040, "cpsnr": 17.0, "fidelity_psnr": float("inf")}}
+HC = {"v1": {"ewarp": 0.010, "cpsnr": 21.0, "fidelity_psnr": 30.0},
+      "v2": {"ewarp": 0.014, "cpsnr": 19.0, "fidelity_psnr": 28.0},
+      "v3": {"ewarp": 0.012, "cpsnr": 22.0, "fidelity_psnr": 29.0}}
+NO_FID = {"fid": "weights 'fid_inception' not found: put pt_inception-2015-12-05.pth in $HYPERCON_WEIGHTS"}
+
+
+@pytest.fixture
+def style_sweep(tmp_path):
+    root = tmp_path / "sweep"
+    make_job(root, "method=framewise", method="framewise", videos=FW, unavailable=NO_FID)
+    make_job(root, "method=hypercon", videos=HC, unavailable=NO_FID)
+    return root
+
+
+def test_collect_jobs_and_videos(style_sweep):
+    col = collect(style_sweep)
+    assert len(col.jobs) == 2 and len(col.videos) == 6
+    hc = col.jobs.set_index("method").loc["hypercon"]
+    assert (hc["i"], hc["c"], hc["d"], hc["pool"]) == (2, 5, 1, "mean")
+    assert hc["model"] == "kmeans_palette" and hc["metric_flow"] == "dis" and hc["tier"] == "offline"
+    assert col.jobs.set_index("method").loc["framewise"][["i", "c", "d"]].isna().all()
+    assert set(col.videos["video"]) == {"v1", "v2", "v3"}
+    assert col.videos.groupby("method")["ewarp"].mean()["hypercon"] == pytest.approx(0.012)
+    assert col.metric_keys == ["ewarp", "cpsnr", "fidelity_psnr"]
+
+
+def test_table_cells_are_mean_sem_with_best_in_bold(style_sweep):
+    table = build_table(collect(style_sweep), "table1")
+    (dataset, rows), = table.blocks
+    assert dataset == "davis2016"
+    assert [r.label for r in rows] == ["kmeans_palette (frame-wise)", "HyperCon-mean"]
+    fw, hc = rows
+    vals = [HC[v]["ewarp"] for v in HC]
+    cell = hc.cells[(None, "ewarp")]
+    assert cell.mean == pytest.approx(np.mean(vals)) and cell.sem == pytest.approx(scipy_sem(vals))
+    assert cell.text == f"{np.mean(vals):.6f} ± {scipy_sem(vals):.6f}"
+    assert cell.bold and not fw.cells[(None, "ewarp")].bold  # lower E_warp is better
+    assert hc.cells[(None, "cpsnr")].bold  # higher C_PSNR is better: 20.67 > 17
+    assert fw.cells[(None, "fid")].text == "–"  # the frame-wise output is its own FID reference
+    assert fw.cells[(None, "fidelity_psnr")].status == "self_reference"
+    assert hc.cells[(None, "fid")].text == "unavailable"
+    assert "cssim" not in table.keys  # computed by no job: column dropped
+    assert table.headers["ewarp"] == "E_warp(dis) ↓" and table.headers["cpsnr"] == "C_PSNR ↑"
+
+
+def test_markdown_has_layout_notes_and_provenance(style_sweep):
+    md = render_markdown(build_table(collect(style_sweep), "table1"))
+    lines = md.splitlines()
+    header = next(line for line in lines if line.startswith("| Dataset"))
+    assert header.split(" | ")[2:5] == ["FID ↓", "E_warp(dis) ↓", "C_PSNR ↑"]
+    assert "| davis2016 | kmeans_palette (frame-wise) [1] |" in md
+    assert "**0.012000 ± 0.001155**" in md
+    assert "unavailable: fid: weights 'fid_inception' not found" in md
+    assert "model kmeans_palette (offline)" in md and "interp flow_linear (offline)" in md
+    assert "E_warp(dis) on source-video flow dis (offline)" in md
+    assert "not available: FST-vcons" in md
+
+
+def test_style_column_groups_and_latex(tmp_path):
+    root = tmp_path / "t1"
+    for style in ("rain_princess", "udnie"):
+        make_job(root, f"framewise,{style}", method="framewise", model="fst_engstrom", style=style, videos=FW)
+        make_job(root, f"hypercon,{style}", model="fst_engstrom", style=style, videos=HC)
+    make_job(root, "hypercon,davis2017", dataset="davis2017", model="fst_engstrom", style="udnie", videos=HC)
+    table = build_table(collect(root), "table1")
+    assert table.group_name == "style" and table.groups == ["rain_princess", "udnie"]
+    assert [b[0] for b in table.blocks] == ["davis2017", "davis2016"]  # the paper's dataset order first
+    rows = dict(table.blocks)["davis2016"]
+    assert [r.label for r in rows] == ["FST (frame-wise)", "HyperCon-mean"]
+    assert ("udnie", "ewarp") in rows[1].cells and ("rain_princess", "ewarp") in rows[1].cells
+    md = render_markdown(table)
+    assert "rain_princess: E_warp(dis) ↓" in md and "udnie: C_PSNR ↑" in md
+    tex = render_latex(table)
+    for token in (r"\toprule", r"\midrule", r"\bottomrule", r"\multicolumn{3}{c}{rain\_princess}",
+                  r"\cmidrule(lr){3-5}", r"\textbf{0.012000 $\pm$ 0.001155}", r"E\_warp(dis) $\downarrow$"):
+        assert token in tex
+    assert tex.count("{") == tex.count("}")
+    assert all(line.count("&") == 2 + 2 * 3 - 1 for line in tex.splitlines()
+               if line.endswith(r"\\") and "&" in line and "multicolumn" not in line)
+
+
+def test_csv_long_format(style_sweep):
+    table = build_table(collect(style_sweep), "table1")
+    rows = list(csv.DictReader(io.StringIO(render_csv(table))))
+    assert len(rows) == 2 * len(table.keys)
+    hc = {r["metric"]: r for r in rows if r["method"] == "HyperCon-mean"}
+    assert float(hc["ewarp"]["mean"]) == pytest.approx(0.012) and hc["ewarp"]["best"] == "1"
+    assert hc["fid"]["status"] == "unavailable" and "fid_inception" in hc["fid"]["reason"]
+    assert int(hc["cpsnr"]["n"]) == 3
+
+
+def test_inpaint_table2_layout_and_missing_methods(tmp_path):
+    root = tmp_path / "t2"
+    gt = {"v1": {"ewarp": 0.002, "lpips": 0.05, "psnr": 30.0}, "v2": {"ewarp": 0.003, "lpips": 0.07, "psnr": 28.0}}
+    make_job(root, "fw", method="framewise", task="inpaint", model="cxtattn", videos=gt, set_metrics={"fid": 20.9})
+    make_job(root, "mean", task="inpaint", model="cxtattn", videos=gt, set_metrics={"fid": 18.5})
+    make_job(root, "median", task="inpaint", model="cxtattn", pool="median", videos=gt, set_metrics={"fid": 17.7})
+    col = collect(root)
+    assert choose_table(col) == "grid"  # two HyperCon settings (pool mean/median) on one dataset
+    table = build_table(col, "table2")
+    rows = table.blocks[0][1]
+    assert [r.label for r in rows] == ["Cxtattn (frame-wise)", "HyperCon-mean", "HyperCon-median"]
+    fid = [r.cells[(None, "fid")] for r in rows]
+    assert [c.text for c in fid] == ["20.90", "18.50", "17.70"] and [c.bold for c in fid] == [False, False, True]
+    assert fid[0].sem is None  # a set metric: one value, no standard error
+    assert table.keys == ["lpips", "fid", "ewarp", "psnr"]
+    md = render_markdown(table)
+    assert "not available: VINet" in md and "not available: Cxtattn-vcons" in md
+
+
+def test_duplicate_labels_get_settings(tmp_path):
+    root = tmp_path / "g"
+    for c in (3, 5):
+        make_job(root, f"c={c}", c=c, videos=HC)
+    rows = build_table(collect(root), "table1").blocks[0][1]
+    assert sorted(r.label for r in rows) == ["HyperCon-mean (c=3)", "HyperCon-mean (c=5)"]
+
+
+def test_incomplete_job_is_rebuilt_and_flagged(tmp_path):
+    root = tmp_path / "killed"
+    make_job(root, "done", videos=HC)
+    make_job(root, "half", method="framewise", videos={"v1": FW["v1"]}, write_results=False)
+    col = collect(root)
+    half = col.jobs.set_index("job").loc["half"]
+    assert not half["complete"] and half["num_videos"] == 1 and half["ewarp"] == pytest.approx(0.03)
+    assert "INCOMPLETE: 1 job(s)" in render_markdown(build_table(col, "table1"))
+
+
+def test_report_cli_writes_all_formats(style_sweep, capsys):
+    assert main([str(style_sweep), "--format", "md"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("**Table 1: video style transfer**")
+    for ext in ("md", "tex", "csv"):
+        assert (style_sweep / "report" / f"table1.{ext}").stat().st_size > 100
+    text, written = report(style_sweep, "table2", "tex", style_sweep / "elsewhere")
+    assert written["table"] == "table2" and text.startswith(r"\begin{table}")
+    assert main([str(style_sweep / "missing")]) == 2
+
+
+def test_directions_match_metric_classes():
+    """The literal in tables.COLUMNS agrees with every metric class that can be built here."""
+    from metrics.registry import metric_class
+
+    for key, (name, _, hib, _, _) in COLUMNS.items():
+        try:
+            metric = metric_class(name)
+            directions = metric.higher_is_better or metric().higher_is_better
+        except Exception:  # not written yet, or needs weights: only the literal applies
+            continue
+        if key in directions:
+            assert directions[key] == hib, key
+        assert higher_is_better(key) == hib, key
+    assert set(TABLES["table1"].metrics) <= set(COLUMNS) and set(TABLES["table2"].metrics) <= set(COLUMNS)
