@@ -92,8 +92,9 @@ class DISFlow(FlowEstimator):
     ``finest_scale=0, patch_stride=2, gd_iterations=32, vr_iterations=10`` (full-resolution patches,
     denser patch grid, more gradient-descent and variational-refinement iterations).
     Mean end-point error over the 8 Middlebury training pairs with ground truth: ultrafast 0.88,
-    fast 0.75, medium 0.61, fine 0.49 px, at about 4, 6, 24 and 180 ms per ~640x480 pair on one CPU
-    core. ``medium`` is the default (``conf/flow/dis.yaml``): the knee of the EPE/time curve;
+    fast 0.75, medium 0.61, fine 0.49 px, at about 8, 11, 27 and 180 ms per ~640x480 pair (OpenCV 5.0,
+    2 CPU cores). ``medium`` is the default (``conf/flow/dis.yaml``): the knee of the EPE/time curve
+    (fast → medium: -0.14 px for +16 ms; medium → fine: -0.11 px for +150 ms);
     ``conf/flow/dis_fine.yaml`` selects ``fine``.
 
     Any knob left None keeps the preset's value. Computation runs on the CPU (OpenCV) whatever

@@ -35,7 +35,7 @@ class FarnebackFlow(FlowEstimator):
     """Farnebäck flow on OpenCV luma images; output ``[B,2,H,W]`` on the input's device.
 
     Mean end-point error over the 8 Middlebury training pairs with ground truth: 1.21 px (DIS medium:
-    0.61) at about 70 ms per ~640x480 pair on one CPU core.
+    0.61), and several times slower than DIS medium (70-200 ms per ~640x480 pair on 2 CPU cores).
     """
 
     name = "farneback"
