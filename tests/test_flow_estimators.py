@@ -28,7 +28,8 @@ SCENES = ("Dimetrodon", "Grove2", "Grove3", "Hydrangea", "RubberWhale", "Urban2"
 
 def texture(height: int, width: int, dx: float = 0.0, dy: float = 0.0) -> torch.Tensor:
     """``[1,3,H,W]`` smooth RGB texture t(x - dx, y - dy): pixel x of texture(0,0) moves to x + (dx, dy)."""
-    ys, xs = torch.meshgrid(torch.arange(height, dtype=torch.float64), torch.arange(width, dtype=torch.float64), indexing="ij")
+    rows, cols = torch.arange(height, dtype=torch.float64), torch.arange(width, dtype=torch.float64)
+    ys, xs = torch.meshgrid(rows, cols, indexing="ij")
     x, y = xs - dx, ys - dy
     gen = torch.Generator().manual_seed(3)
     val = torch.zeros_like(x)

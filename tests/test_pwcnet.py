@@ -30,7 +30,8 @@ def correlation_loop(one: np.ndarray, two: np.ndarray, d: int) -> np.ndarray:
                 for dy in range(-d, d + 1):
                     for dx in range(-d, d + 1):
                         if 0 <= y + dy < h and 0 <= x + dx < w:
-                            out[n, (dy + d) * k + dx + d, y, x] = (one[n, :, y, x] * two[n, :, y + dy, x + dx]).sum() / c
+                            products = one[n, :, y, x] * two[n, :, y + dy, x + dx]
+                            out[n, (dy + d) * k + dx + d, y, x] = products.sum() / c
     return out
 
 

@@ -28,7 +28,9 @@ def correlation(one: Tensor, two: Tensor, max_displacement: int = 4) -> Tensor:
         ``[B,(2d+1)^2,H,W]`` mean over channels of ``one * shifted(two)`` (formula in the module docstring).
     """
     if one.ndim != 4 or one.shape != two.shape:
-        raise ValueError(f"correlation: need two [B,C,H,W] tensors of one shape, got {tuple(one.shape)} and {tuple(two.shape)}")
+        raise ValueError(
+            f"correlation: need two [B,C,H,W] tensors of one shape, got {tuple(one.shape)} and {tuple(two.shape)}"
+        )
     if max_displacement < 0:
         raise ValueError(f"correlation: max_displacement must be >= 0, got {max_displacement}")
     d = max_displacement
