@@ -1,0 +1,176 @@
+"""LPIPS (Zhang et al. 2018) per video, through the pip ``lpips`` package, with trunk weights from the registry.
+
+``lpips.LPIPS(net, version='0.1')`` is built with a random trunk (``pnet_rand=True``, so nothing is
+downloaded), then:
+
+* the trunk (``net.net.sliceK.<i>.*``) is loaded from the torchvision ImageNet file of the registry entry
+  ``lpips_<net>_trunk``; torchvision's ``features.<i>.*`` keeps the same index ``<i>`` inside each slice,
+  so the mapping is ``sliceK.<i>.p ← features.<i>.p``. Every trunk parameter must be found, and a parameter
+  is compared with the file after loading (VIE once ran LPIPS on a random trunk: REFERENCE §5.5);
+* the linear heads ``linK.model.1.weight`` come from ``<weights_dir>/lpips-v0.1/<net>.pth`` when present,
+  else from the copy bundled in the pip package, loaded with a strict key check.
+
+Inputs are [0,1] RGB (``normalize=True`` maps them to [-1,1]). Value per video: the mean over frames of
+LPIPS(target_t, output_t), where the target is the ground truth (inpainting; the output is composited) or
+the frame-wise reference (style transfer). Key ``lpips``, lower is better.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import warnings
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from hypercon.checks import check_frames
+from metrics.base import EvalVideo, MetricUnavailable, VideoMetric
+
+LOG = logging.getLogger(__name__)
+
+NETS = ("alex", "vgg", "squeeze")
+PAIRS = ("auto", "gt", "reference")
+
+
+def comparison_frames(video: EvalVideo, pair: str, metric: str) -> tuple[Tensor, str]:
+    """The frames a paired metric compares ``video.output`` with: ``gt``, ``reference`` (frame-wise output of
+    the same image model) or ``auto`` (gt when present, else reference). Returns ``(frames, resolved pair)``.
+
+    Raises:
+        ValueError: unknown ``pair``. MetricUnavailable: the requested frames are missing or mis-shaped.
+    """
+    if pair not in PAIRS:
+        raise ValueError(f"{metric}: pair must be one of {PAIRS}, got {pair!r}")
+    resolved = pair if pair != "auto" else ("gt" if video.gt is not None else "reference")
+    frames = video.gt if resolved == "gt" else video.reference
+    if frames is None:
+        raise MetricUnavailable(f"{metric}: video {video.name!r} has no {resolved} frames to compare with")
+    if frames.shape != video.output.shape:
+        raise MetricUnavailable(f"{metric}: {resolved} frames {tuple(frames.shape)} and output "
+                                f"{tuple(video.output.shape)} of video {video.name!r} differ in shape")
+    return frames, resolved
+
+
+def evaluated_output(video: EvalVideo) -> Tensor:
+    """The frames a metric evaluates: ``video.evaluated_output()`` (output composited with the known pixels,
+    as VIE does) where :class:`EvalVideo` provides it, else ``video.output``."""
+    fn = getattr(video, "evaluated_output", None)
+    return fn() if callable(fn) else video.output
+
+
+def map_trunk_keys(trunk_keys: list[str], torchvision_state: dict[str, Tensor]) -> dict[str, Tensor]:
+    """``sliceK.<i>.<param>`` (lpips trunk) ← ``features.<i>.<param>`` (torchvision). Raises ValueError listing
+    trunk keys absent from the file or with a different shape."""
+    mapped, missing = {}, []
+    for key in trunk_keys:
+        source = re.sub(r"^slice\d+\.", "features.", key)
+        if source not in torchvision_state:
+            missing.append(f"{key} (needs {source})")
+        else:
+            mapped[key] = torchvision_state[source]
+    if missing:
+        raise ValueError(f"trunk file lacks {len(missing)} parameter(s): {', '.join(missing[:5])}")
+    return mapped
+
+
+def _lin_weights_path(net: str, lin_weights: str | None, weights_dir: str | None) -> Path:
+    if lin_weights:
+        return Path(lin_weights)
+    base = weights_dir or os.environ.get("HYPERCON_WEIGHTS")
+    if base and (Path(base) / "lpips-v0.1" / f"{net}.pth").is_file():
+        return Path(base) / "lpips-v0.1" / f"{net}.pth"
+    import lpips
+
+    return Path(lpips.__file__).parent / "weights" / "v0.1" / f"{net}.pth"
+
+
+def build_lpips(net: str = "alex", weights: str | None = None, weights_dir: str | None = None,
+                lin_weights: str | None = None) -> tuple[torch.nn.Module, dict[str, Any]]:
+    """``lpips.LPIPS`` (v0.1) with the trunk from the registry and the linear heads from a local file.
+    Returns the module (eval) and ``{"trunk": {file, sha256}, "lin": {file, sha256}}``."""
+    from hypercon.weights import load_checkpoint, resolve_weights, sha256_of
+
+    if net not in NETS:
+        raise ValueError(f"lpips: net must be one of {NETS}, got {net!r}")
+    resolved = resolve_weights(f"lpips_{net}_trunk", path=weights, weights_dir=weights_dir)
+    import lpips
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torchvision's deprecated `pretrained=` inside lpips
+        model = lpips.LPIPS(pretrained=False, net=net, version="0.1", pnet_rand=True, verbose=False)
+    trunk = model.net
+    file_state = load_checkpoint(resolved)
+    try:
+        mapped = map_trunk_keys([k for k, _ in trunk.named_parameters()], file_state)
+        trunk.load_state_dict(mapped, strict=True)
+    except (ValueError, RuntimeError) as exc:
+        raise ValueError(f"lpips {net}: {resolved.path} is not a torchvision {net} state dict: {exc}") from exc
+    probe = next(k for k, _ in trunk.named_parameters())
+    if not torch.equal(trunk.state_dict()[probe], mapped[probe]):
+        raise ValueError(f"lpips {net}: trunk parameter {probe} differs from {resolved.path} after loading")
+
+    lin_path = _lin_weights_path(net, lin_weights, weights_dir)
+    if not lin_path.is_file():
+        raise MetricUnavailable(f"lpips {net}: linear-layer weights {lin_path} not found")
+    lin_state = torch.load(lin_path, map_location="cpu", weights_only=True)
+    expected = {k for k in model.state_dict() if re.match(r"lin\d+\.", k)}
+    if set(lin_state) != expected:
+        raise ValueError(f"lpips {net}: {lin_path} has keys {sorted(lin_state)}, expected {sorted(expected)}")
+    model.load_state_dict(lin_state, strict=False)
+    record = {"trunk": resolved.record(), "lin": {"file": str(lin_path), "sha256": sha256_of(lin_path)}}
+    return model.eval().requires_grad_(False), record
+
+
+@torch.no_grad()
+def lpips_per_frame(model: torch.nn.Module, frames_a: Tensor, frames_b: Tensor, batch_size: int = 8,
+                    device: str = "cpu") -> Tensor:
+    """LPIPS between corresponding frames ``[T,3,H,W]`` in [0,1] → ``[T]`` (on CPU)."""
+    check_frames(frames_a, "frames_a")
+    check_frames(frames_b, "frames_b")
+    out = []
+    for s in range(0, frames_a.shape[0], batch_size):
+        a = frames_a[s:s + batch_size].to(device, torch.float32)
+        b = frames_b[s:s + batch_size].to(device, torch.float32)
+        out.append(model(a, b, normalize=True).flatten().cpu())
+    return torch.cat(out)
+
+
+class LPIPSMetric(VideoMetric):
+    """Per-video mean LPIPS between the output and the ground truth / frame-wise reference (paper tier).
+
+    Args:
+        net: "alex" (default, as VIE), "vgg" or "squeeze" (as Lai et al.).
+        pair: "auto" | "gt" | "reference" (see :func:`comparison_frames`).
+        weights: explicit trunk file; weights_dir: weights folder; lin_weights: explicit linear-head file.
+        device: where LPIPS runs; batch_size: frames per forward pass.
+    Raises:
+        MissingWeightsError: in ``__init__``, when the trunk file is not found.
+    """
+
+    name = "lpips"
+    tier = "paper"
+    higher_is_better = {"lpips": False}
+
+    def __init__(self, net: str = "alex", pair: str = "auto", weights: str | None = None,
+                 weights_dir: str | None = None, lin_weights: str | None = None, device: str = "cpu",
+                 batch_size: int = 8):
+        if pair not in PAIRS:
+            raise ValueError(f"lpips: pair must be one of {PAIRS}, got {pair!r}")
+        self.net, self.pair, self.device, self.batch_size = net, pair, device, int(batch_size)
+        self.model, self._weights_record = build_lpips(net, weights, weights_dir, lin_weights)
+        self.model.to(device)
+
+    def compute(self, video: EvalVideo) -> dict[str, float]:
+        target, _ = comparison_frames(video, self.pair, self.name)
+        values = lpips_per_frame(self.model, target, evaluated_output(video), self.batch_size, self.device)
+        return {"lpips": float(values.mean())}
+
+    def options(self) -> dict[str, Any]:
+        return {"net": self.net, "version": "0.1", "pair": self.pair}
+
+    def provenance(self) -> dict[str, Any]:
+        return {**super().provenance(), "weights": self._weights_record}
