@@ -16,7 +16,7 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
 from hypercon.checks import frames_from_uint8
-from hypercon.flow.dis import FINE_OVERRIDES, DISFlow, make_dis
+from hypercon.flow.dis import FINE_OVERRIDES, DISFlow, dis_flow, make_dis
 from hypercon.flow.farneback import FarnebackFlow
 from hypercon.flow.raft import RAFTFlow, build_raft, load_raft_state_dict, pad_for_raft
 from hypercon.io.flo import flo_valid, read_flo
@@ -70,6 +70,30 @@ def test_subpixel_translation_is_recovered(kind):
 def test_zero_motion_gives_near_zero_flow():
     frame = texture(64, 80)
     assert DISFlow()(frame, frame).abs().max() < 0.05
+
+
+@pytest.mark.parametrize("preset", ["ultrafast", "medium", "fine"])
+def test_dis_tiny_images(preset):
+    # OpenCV DIS raises or crashes below a few patches; the wrapper pads such images and crops the flow
+    for height, width in [(4, 6), (8, 8), (15, 20), (12, 64)]:
+        flow = DISFlow(preset=preset)(torch.rand(2, 3, height, width), torch.rand(2, 3, height, width))
+        assert flow.shape == (2, 2, height, width) and torch.isfinite(flow).all()
+
+
+def test_dis_opencv_error_is_explained():
+    class FailingDIS:
+        def getPatchSize(self):
+            return 8
+
+        def getFinestScale(self):
+            return 5
+
+        def calc(self, a, b, flow):
+            raise cv2.error("bad size")
+
+    gray = np.zeros((40, 50), np.uint8)
+    with pytest.raises(ValueError, match="DIS failed on a 50x40 image .*finest_scale 5"):
+        dis_flow(gray, gray, FailingDIS())
 
 
 def test_dis_options_and_errors():

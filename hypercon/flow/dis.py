@@ -69,14 +69,42 @@ def make_dis(preset: str = "medium", **knobs: Any) -> cv2.DISOpticalFlow:
     return dis
 
 
+def dis_min_side(dis: cv2.DISOpticalFlow) -> int:
+    """Smallest image side handed to OpenCV: ``max(32, 4 * patch_size)``.
+
+    OpenCV 5.0's DIS raises for, and on some sizes between the patch size and 15 px even crashes
+    (segmentation fault) on, images smaller than a few patches; at this size every preset and patch
+    size 4-16 ran on all shapes we tried.
+    """
+    return max(32, 4 * dis.getPatchSize())
+
+
 def dis_flow(src_gray: np.ndarray, dst_gray: np.ndarray, dis: cv2.DISOpticalFlow) -> np.ndarray:
-    """Flow ``[H,W,2]`` float32 (dx, dy) from ``src_gray`` to ``dst_gray`` (``[H,W]`` uint8)."""
+    """Flow ``[H,W,2]`` float32 (dx, dy) from ``src_gray`` to ``dst_gray`` (``[H,W]`` uint8).
+
+    Images with a side below :func:`dis_min_side` are replicate-padded on the right/bottom up to it and
+    the flow is cropped back (only tiny test images are affected).
+    """
     if src_gray.dtype != np.uint8 or src_gray.ndim != 2 or src_gray.shape != dst_gray.shape:
         raise ValueError(
             f"dis_flow: need two [H,W] uint8 images of one shape, got {src_gray.shape} {src_gray.dtype} "
             f"and {dst_gray.shape} {dst_gray.dtype}"
         )
-    return dis.calc(src_gray, dst_gray, None).astype(np.float32, copy=False)
+    height, width = src_gray.shape
+    side = dis_min_side(dis)
+    pad_h, pad_w = max(0, side - height), max(0, side - width)
+    if pad_h or pad_w:
+        src_gray, dst_gray = (
+            cv2.copyMakeBorder(img, 0, pad_h, 0, pad_w, cv2.BORDER_REPLICATE) for img in (src_gray, dst_gray)
+        )
+    try:
+        flow = dis.calc(src_gray, dst_gray, None)
+    except cv2.error as exc:
+        raise ValueError(
+            f"flow: OpenCV DIS failed on a {width}x{height} image (patch_size {dis.getPatchSize()}, "
+            f"finest_scale {dis.getFinestScale()}); the settings may be too coarse for this size: {exc}"
+        ) from exc
+    return flow[:height, :width].astype(np.float32, copy=False)
 
 
 def flows_to_tensor(flows: list[np.ndarray], device: torch.device | str) -> Tensor:
