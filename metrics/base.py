@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 from torch import Tensor
+
+if TYPE_CHECKING:
+    from metrics.source_motion import SourceMotion
 
 
 class MetricUnavailable(RuntimeError):
@@ -34,9 +37,10 @@ class EvalVideo:
         known: ``[T,1,H,W]`` 1 = known, 0 = hole, or None.
         gt: ground-truth frames (inpainting with synthetic holes), or None.
         reference: the frame-wise output of the same image model (fidelity, FID reference), or None.
-        source_flows: callable returning ``(flow_fw [T-1,2,H,W], flow_bw [T-1,2,H,W])`` of ``source``
-            (fw: t → t+1 on t's grid; bw: t+1 → t on t+1's grid); cached by the caller.
-        flow_name: name of the estimator behind ``source_flows`` (reported, e.g. ``E_warp(dis)``).
+        source_motion: callable returning the :class:`metrics.source_motion.SourceMotion` of ``source``
+            (forward flow t → t+1 on t's grid ``[T-1,2,H,W]`` + its occlusion mask ``[T-1,1,H,W]``);
+            computed once and cached by the caller (:class:`metrics.source_motion.SourceMotionCache`).
+        flow_name: name of the estimator behind ``source_motion`` (reported, e.g. ``E_warp(dis)``).
     """
 
     name: str
@@ -45,9 +49,25 @@ class EvalVideo:
     known: Tensor | None = None
     gt: Tensor | None = None
     reference: Tensor | None = None
-    source_flows: Callable[[], tuple[Tensor, Tensor]] | None = None
+    source_motion: Callable[[], "SourceMotion"] | None = None
     flow_name: str = "none"
     extra: dict[str, Any] = field(default_factory=dict)
+    _evaluated: Tensor | None = field(default=None, init=False, repr=False, compare=False)
+
+    def evaluated_output(self) -> Tensor:
+        """The frames every metric evaluates: ``output`` composited with the known pixels when a mask is
+        given (``known·G + (1−known)·output`` with G = ``gt``, else ``source``; a no-op for an already
+        composited output, as VIE composites every prediction), else ``output``. Computed once."""
+        if self._evaluated is None:
+            if self.known is None:
+                self._evaluated = self.output
+            else:
+                from hypercon.checks import check_known, composite
+
+                check_known(self.known, self.output)
+                truth = self.gt if self.gt is not None else self.source
+                self._evaluated = composite(self.output, truth, self.known)
+        return self._evaluated
 
 
 class VideoMetric(ABC):

@@ -1,0 +1,219 @@
+import math
+import os
+
+import numpy as np
+import pytest
+import torch
+
+from hypercon.flow.base import FlowEstimator
+from hypercon.warp import backward_warp
+from metrics.base import EvalVideo, MetricUnavailable
+from metrics.masks import occlusion_mask
+from metrics.source_motion import SourceMotion, SourceMotionCache, compute_source_motion
+from metrics.warping_error import (
+    MaskedWarpingError,
+    WarpingError,
+    hole_flow_region,
+    reduce_pairs,
+    resample_border,
+    warping_error,
+)
+
+
+def _pan(t=5, h=24, w=30, step=(2, 1), lo=0.2, hi=0.8, seed=0):
+    """Camera pan over a random texture: frame t = crop at offset t·step. Returns frames and the exact
+    forward flow (content moves by −step)."""
+    g = torch.Generator().manual_seed(seed)
+    sx, sy = step
+    big = lo + (hi - lo) * torch.rand(3, h + sy * t, w + sx * t, generator=g)
+    frames = torch.stack([big[:, i * sy : i * sy + h, i * sx : i * sx + w] for i in range(t)])
+    flow = torch.zeros(t - 1, 2, h, w)
+    flow[:, 0], flow[:, 1] = -sx, -sy
+    return frames, flow
+
+
+class ShiftEstimator(FlowEstimator):
+    """Test estimator: best global integer translation (±3 px) by brute force; counts its calls."""
+
+    name = "shift"
+
+    def __init__(self):
+        self.calls = 0
+
+    def estimate(self, src, dst):
+        self.calls += 1
+        out = torch.zeros(src.shape[0], 2, *src.shape[-2:])
+        for b in range(src.shape[0]):
+            best = None
+            for dy in range(-3, 4):
+                for dx in range(-3, 4):
+                    f = torch.zeros(1, 2, *src.shape[-2:])
+                    f[:, 0], f[:, 1] = dx, dy
+                    warped, valid = backward_warp(dst[b : b + 1], f)
+                    err = ((warped - src[b : b + 1]).square() * valid).sum() / valid.sum()
+                    if best is None or err < best[0]:
+                        best = (err, dx, dy)
+            out[b, 0], out[b, 1] = best[1], best[2]
+        return out
+
+
+def test_resample_border_matches_backward_warp_and_is_exact_on_integer_shifts():
+    src = torch.rand(2, 3, 9, 11)
+    flow = 3 * torch.randn(2, 2, 9, 11)
+    ours = resample_border(src, flow)
+    ref, _ = backward_warp(src, flow, padding="border")
+    torch.testing.assert_close(ours, ref, atol=2e-5, rtol=0)
+    mask = torch.zeros(1, 1, 6, 8)
+    mask[..., 2:4, 3:5] = 1
+    shift = torch.zeros(1, 2, 6, 8)
+    shift[:, 0] = 1.0  # out(x) = mask(x + 1)
+    out = resample_border(mask, shift)
+    expected = torch.zeros_like(mask)
+    expected[..., 2:4, 2:4] = 1
+    assert torch.equal(out, expected)  # no ~1e-5 leaks onto neighbours
+
+
+def test_consistent_pan_has_zero_error_and_error_grows_with_flicker():
+    frames, flow = _pan()
+    occluded = occlusion_mask(flow, -flow, rule="ruder")  # ruder also drops samples leaving the frame
+    assert occluded.float().mean() < 0.2
+    clean = warping_error(frames, flow, occluded)
+    assert clean.abs().max() < 1e-12
+    values = []
+    for delta in (0.0, 0.01, 0.02, 0.05, 0.1):
+        sign = torch.tensor([(-1.0) ** i for i in range(frames.shape[0])]).view(-1, 1, 1, 1)
+        flicker = frames + delta * sign  # stays inside [0,1]: texture in [0.2,0.8]
+        e = reduce_pairs(warping_error(flicker, flow, occluded))
+        assert e == pytest.approx(4 * delta**2, rel=1e-5, abs=1e-12)  # (δ·(+1) − δ·(−1))² per entry
+        values.append(e)
+    assert all(a < b for a, b in zip(values, values[1:]))
+
+
+def test_warp_with_ground_truth_flow_reproduces_frames_away_from_occlusions():
+    h, w, top, left, size, step = 20, 24, 7, 6, 6, 2
+    g = torch.Generator().manual_seed(1)
+    bg = torch.rand(3, h, w, generator=g)
+    square = torch.rand(3, size, size, generator=g)
+    f0, f1 = bg.clone(), bg.clone()
+    f0[:, top : top + size, left : left + size] = square
+    f1[:, top : top + size, left + step : left + step + size] = square
+    fw = torch.zeros(1, 2, h, w)
+    fw[:, 0, top : top + size, left : left + size] = step
+    bw = torch.zeros(1, 2, h, w)
+    bw[:, 0, top : top + size, left + step : left + step + size] = -step
+    occluded = occlusion_mask(fw, bw, "lai")
+    warped = resample_border(f1[None], fw)
+    keep = ~occluded.expand(1, 3, h, w)
+    assert torch.equal(warped[keep], f0[None][keep])
+    assert not torch.equal(warped[~keep], f0[None][~keep])  # the covered background really differs
+    assert warping_error(torch.stack([f0, f1]), fw, occluded).item() == 0.0
+
+
+def test_vie_and_lai_averaging_and_l2_form_golden():
+    out = torch.zeros(3, 3, 2, 2)
+    out[1] = 0.5  # pair 0: every entry differs by 0.5; pair 1 likewise
+    flow = torch.zeros(2, 2, 2, 2)
+    occluded = torch.zeros(2, 1, 2, 2, dtype=torch.bool)
+    occluded[0, :, 0, 0] = True  # pair 0: 3 of 4 pixels kept
+    occluded[1] = True  # pair 1: nothing kept
+    vie = warping_error(out, flow, occluded, "vie")
+    assert vie[0].item() == pytest.approx(0.25) and math.isnan(vie[1].item())
+    assert reduce_pairs(vie, "vie") == pytest.approx(0.25)
+    lai = warping_error(out, flow, occluded, "lai")
+    assert lai.tolist() == pytest.approx([0.25, 0.0])
+    assert reduce_pairs(lai, "lai") == pytest.approx(0.125)
+    l2 = warping_error(out, flow, occluded, "vie", form="l2")
+    assert l2[0].item() == pytest.approx(0.75)  # per pixel: 3 channels × 0.25
+
+
+def test_hole_flow_region_golden():
+    known = torch.ones(2, 1, 4, 6)
+    known[0, :, 1, 1] = 0  # hole in frame t at (1,1)
+    known[1, :, 2, 4] = 0  # hole in frame t+1 at (2,4)
+    flow = torch.zeros(1, 2, 4, 6)
+    flow[:, 0] = 1.0  # x → x+1
+    region = hole_flow_region(known, flow)[0, 0]
+    expected = torch.zeros(4, 6, dtype=torch.bool)
+    expected[1, 1] = True  # starts in the hole
+    expected[2, 3] = True  # ends in the hole: 3 + 1 = 4
+    assert torch.equal(region, expected)
+
+
+def _video(frames, flow, occluded, rule="lai", known=None):
+    motion = SourceMotion(flow, occluded, rule, "gt")
+    return EvalVideo(name="v", output=frames, source=frames, known=known, source_motion=lambda: motion, flow_name="gt")
+
+
+def test_wrappers_keys_options_and_errors():
+    frames, flow = _pan(t=4)
+    occluded = occlusion_mask(flow, -flow, "ruder")
+    video = _video(frames, flow, occluded, rule="ruder")
+    assert WarpingError(occlusion_rule="ruder").compute(video)["ewarp"] < 1e-12
+    keys = WarpingError(occlusion_rule=None, averaging="lai", form="l2").compute(video)
+    assert list(keys) == ["ewarp_lai_l2"]
+    with pytest.raises(ValueError, match="rule"):
+        WarpingError(occlusion_rule="lai").compute(video)
+    with pytest.raises(MetricUnavailable):
+        WarpingError().compute(EvalVideo(name="v", output=frames, source=frames))
+    with pytest.raises(MetricUnavailable, match="mask"):
+        MaskedWarpingError(occlusion_rule=None).compute(video)
+    with pytest.raises(ValueError, match="averaging"):
+        WarpingError(averaging="mean")
+
+
+def test_masked_warping_error_only_counts_hole_flows():
+    frames, flow = _pan(t=3, h=12, w=14)
+    occluded = torch.zeros(2, 1, 12, 14, dtype=torch.bool)
+    known = torch.ones(3, 1, 12, 14)
+    known[:, :, 4:8, 5:9] = 0
+    noisy = frames.clone()
+    noisy[1, :, 0:2, 0:2] += 0.1  # outside the hole region: ignored by the masked variant
+    video = _video(noisy, flow, occluded, known=known)
+    masked = MaskedWarpingError().compute(video)["ewarp_masked"]
+    region = hole_flow_region(known, flow)
+    per_pair = warping_error(video.evaluated_output(), flow, occluded, region=region)
+    assert masked == pytest.approx(float(per_pair.mean()))
+    full = WarpingError().compute(video)["ewarp"]
+    assert masked < full
+
+
+def test_source_motion_cache_computes_once_and_round_trips(tmp_path):
+    frames, flow = _pan(t=4, h=16, w=18)
+    est = ShiftEstimator()
+    direct = compute_source_motion(frames, est, rule="lai", batch_size=2)
+    assert est.calls == 4  # 2 batches × (fw + bw)
+    torch.testing.assert_close(direct.flow_fw, flow)
+    cache = SourceMotionCache(tmp_path)
+    est.calls = 0
+    first = cache.get("set/video", frames, est, rule="lai")
+    assert est.calls > 0
+    est.calls = 0
+    second = cache.get("set/video", frames, est, rule="lai")
+    assert est.calls == 0
+    assert torch.equal(first.flow_fw, second.flow_fw) and torch.equal(first.occluded, second.occluded)
+    assert torch.equal(first.occluded, direct.occluded) and second.rule == "lai"
+    files = list((tmp_path / "set" / "video").iterdir())
+    assert len(files) == 1 and files[0].suffix == ".npz"  # no temporary files left
+    cache.get("set/video", frames, est, rule="ruder")  # another rule: another entry
+    cache.get("set/video", frames.flip(0).contiguous(), est, rule="lai")  # other frames: another entry
+    assert len(list((tmp_path / "set" / "video").iterdir())) == 3
+    files[0].write_bytes(b"corrupt")
+    est.calls = 0
+    again = cache.get("set/video", frames, est, rule="lai")
+    assert est.calls > 0 and torch.equal(again.flow_fw, first.flow_fw)
+
+
+def test_source_motion_cache_float16_rounding_is_applied_on_a_miss_too(tmp_path):
+    frames, _ = _pan(t=3, h=10, w=12)
+
+    class Fractional(FlowEstimator):
+        name = "frac"
+
+        def estimate(self, src, dst):
+            return torch.full((src.shape[0], 2, *src.shape[-2:]), 1.0 / 3.0)
+
+    miss = SourceMotionCache(tmp_path).get("v", frames, Fractional())
+    hit = SourceMotionCache(tmp_path).get("v", frames, Fractional())
+    assert torch.equal(miss.flow_fw, hit.flow_fw)
+    assert miss.flow_fw[0, 0, 0, 0].item() == float(np.float16(1.0 / 3.0))
+    assert not any(name.endswith(".tmp") for _, _, names in os.walk(tmp_path) for name in names)
