@@ -87,5 +87,23 @@ def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma
 
 
 def frechet_distance_of_features(features1: np.ndarray, features2: np.ndarray) -> float:
-    """Fréchet distance between the Gaussians fitted to two feature sets ``[N₁,D]`` and ``[N₂,D]``."""
-    return frechet_distance(*gaussian_stats(features1), *gaussian_stats(features2))
+    """Fréchet distance between the Gaussians fitted (mean, unbiased covariance) to ``[N₁,D]`` and ``[N₂,D]``.
+
+    With few samples (max(N₁, N₂) ≤ D, e.g. whole-video VFID or a small test set) it is computed exactly
+    from the centred features A ``[N₁,D]``, B ``[N₂,D]`` without forming D×D matrices:
+    ``Tr Σ₁ = ‖A‖²_F/(N₁−1)`` and ``Tr (Σ₁Σ₂)^{1/2} = ‖A Bᵀ‖_* / √((N₁−1)(N₂−1))`` (nuclear norm: the
+    non-zero eigenvalues of Σ₁Σ₂ are the squared singular values of A Bᵀ scaled). Otherwise
+    :func:`gaussian_stats` + :func:`frechet_distance`.
+    """
+    x, y = np.asarray(features1, np.float64), np.asarray(features2, np.float64)
+    if x.ndim != 2 or y.ndim != 2 or x.shape[1] != y.shape[1] or min(x.shape[0], y.shape[0]) < 2:
+        raise ValueError(f"frechet_distance_of_features: expected [N1,D] and [N2,D] with N >= 2, got "
+                         f"{x.shape} and {y.shape}")
+    n1, n2, d = x.shape[0], y.shape[0], x.shape[1]
+    if max(n1, n2) > d:
+        return frechet_distance(*gaussian_stats(x), *gaussian_stats(y))
+    a, b = x - x.mean(axis=0), y - y.mean(axis=0)
+    diff = x.mean(axis=0) - y.mean(axis=0)
+    tr1, tr2 = np.sum(a * a) / (n1 - 1), np.sum(b * b) / (n2 - 1)
+    tr_covmean = np.linalg.svd(a @ b.T, compute_uv=False).sum() / np.sqrt((n1 - 1) * (n2 - 1))
+    return float(diff @ diff + tr1 + tr2 - 2.0 * tr_covmean)

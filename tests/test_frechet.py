@@ -47,6 +47,16 @@ def test_rank_deficient_covariances_stay_real_and_nonnegative():
     assert frechet_distance_of_features(x, x) == pytest.approx(0.0, abs=1e-8)
 
 
+def test_sample_route_equals_covariance_route():
+    rng = np.random.default_rng(6)
+    for n1, n2, d in ((5, 7, 16), (12, 12, 12), (3, 40, 40)):
+        x, y = rng.normal(size=(n1, d)), rng.normal(size=(n2, d)) * 0.7 + 0.3
+        via_cov = frechet_distance(*gaussian_stats(x), *gaussian_stats(y))
+        assert frechet_distance_of_features(x, y) == pytest.approx(via_cov, rel=1e-8, abs=1e-9)
+    with pytest.raises(ValueError, match="N >= 2"):
+        frechet_distance_of_features(np.zeros((1, 3)), np.zeros((4, 3)))
+
+
 def test_agrees_with_pytorch_fid():
     fid_score = pytest.importorskip("pytorch_fid.fid_score")
     rng = np.random.default_rng(5)
