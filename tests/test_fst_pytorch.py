@@ -170,3 +170,13 @@ def test_wrong_checkpoint_and_unknown_style_fail_clearly(isolated_weights):
         FastNeuralStyle(style="mosaic", weights=str(path))
     with pytest.raises(ValueError, match="style must be one of"):
         FastNeuralStyle(style="starry_night", weights=str(path))
+
+
+@pytest.mark.gpu
+def test_cuda_matches_cpu():
+    net = load_transformer_net(legacy_checkpoint(4))
+    frames = torch.rand(2, 3, 18, 22)
+    with torch.no_grad():
+        cpu = fst_stylize(net, frames)
+        gpu = fst_stylize(net.cuda(), frames.cuda()).cpu()
+    torch.testing.assert_close(gpu, cpu, rtol=1e-3, atol=2e-3)
