@@ -8,7 +8,7 @@
 Command line: ``python -m hypercon.weights status | download [NAMES] | record NAME``.
 """
 
-from hypercon.weights.registry import (
+from hypercon.weights.manifest import (
     ENV_DIR,
     ENV_LOCK,
     ENV_MANIFEST,
@@ -19,16 +19,18 @@ from hypercon.weights.registry import (
     WeightsEntry,
     WeightsError,
     WeightsHashError,
+    load_manifest,
+    manifest_entry,
+    sha256_of,
+)
+from hypercon.weights.registry import (
     check_digest,
     hub_checkpoints_dir,
     load_checkpoint,
-    load_manifest,
     lock_path,
-    manifest_entry,
     record_weights,
     require_weights,
     resolve_weights,
-    sha256_of,
     weights_dirs,
     weights_status,
 )

@@ -6,7 +6,8 @@ import argparse
 import logging
 import sys
 
-from hypercon.weights.registry import WeightsError, lock_path, record_weights, weights_status
+from hypercon.weights.manifest import WeightsError
+from hypercon.weights.registry import lock_path, record_weights, weights_status
 
 
 def build_parser() -> argparse.ArgumentParser:

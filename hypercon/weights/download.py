@@ -18,15 +18,8 @@ import urllib.request
 import zipfile
 from pathlib import Path
 
-from hypercon.weights.registry import (
-    ENV_DIR,
-    WeightsEntry,
-    WeightsError,
-    check_digest,
-    hub_checkpoints_dir,
-    load_manifest,
-    sha256_of,
-)
+from hypercon.weights.manifest import ENV_DIR, WeightsEntry, WeightsError, load_manifest, sha256_of
+from hypercon.weights.registry import check_digest, hub_checkpoints_dir
 
 LOG = logging.getLogger(__name__)
 

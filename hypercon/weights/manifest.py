@@ -1,0 +1,137 @@
+"""Manifest side of the weights registry: entries of ``hypercon/weights.json``, errors, file hashing.
+
+The manifest (data, not code) lists every pretrained file the harness knows: role, file name, upstream
+URL, published digest (``sha256``, or the ``sha256_prefix`` upstream encodes in the file name), format,
+licence. ``$HYPERCON_WEIGHTS_MANIFEST`` names an extra JSON file of the same layout whose entries replace
+or add to the built-in ones by name (tests register random-weight stand-ins with their own digests).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+MANIFEST_PATH = Path(__file__).resolve().parent.parent / "weights.json"
+LOCK_NAME = "hypercon-weights.lock.json"
+ENV_DIR = "HYPERCON_WEIGHTS"
+ENV_MANIFEST = "HYPERCON_WEIGHTS_MANIFEST"
+ENV_LOCK = "HYPERCON_WEIGHTS_LOCK"
+
+
+class WeightsError(RuntimeError):
+    """A pretrained file cannot be used (unknown name, bad manifest, refused format)."""
+
+
+class MissingWeightsError(WeightsError):
+    """A pretrained file was not found; the message says which file, where to put it and its source."""
+
+
+class WeightsHashError(WeightsError):
+    """A pretrained file's sha256 does not match the manifest or the lock file."""
+
+
+@dataclass(frozen=True)
+class WeightsEntry:
+    """One manifest entry (see ``hypercon/weights.json``)."""
+
+    name: str
+    file: str
+    role: str = ""
+    url: str | None = None
+    sha256: str | None = None
+    sha256_prefix: str | None = None
+    format: str = "torch state_dict"
+    legacy_pickle: bool = False
+    licence: str = ""
+    source: str = ""
+    download: str = "direct"  # direct | archive | manual
+    archive_member: str | None = None
+    aliases: tuple[str, ...] = ()
+
+    @classmethod
+    def from_dict(cls, name: str, data: dict[str, Any], origin: str) -> "WeightsEntry":
+        if not isinstance(data, dict) or not data.get("file"):
+            raise WeightsError(f"{origin}: entry {name!r} must be an object with a 'file' field")
+        known = {f for f in cls.__dataclass_fields__ if f != "name"}
+        kwargs = {k: v for k, v in data.items() if k in known}
+        kwargs["aliases"] = tuple(kwargs.get("aliases") or ())
+        for key in ("sha256", "sha256_prefix"):
+            if kwargs.get(key) is not None:
+                kwargs[key] = str(kwargs[key]).lower()
+        return cls(name=name, **kwargs)
+
+    def candidates(self) -> tuple[str, ...]:
+        """Relative paths tried in every weights folder: the file name, then the aliases."""
+        return (self.file, *self.aliases)
+
+
+@dataclass(frozen=True)
+class ResolvedWeights:
+    """A located file: ``verified`` is True when its sha256 matched the manifest or the lock file."""
+
+    name: str
+    path: Path
+    sha256: str
+    verified: bool
+    entry: WeightsEntry
+    verified_by: str | None = None  # "sha256" | "sha256_prefix" | "lock" | None
+    found_in: str = ""  # "explicit path" | "weights dir" | "torch hub cache"
+
+    def record(self) -> dict[str, str]:
+        """``{"file": ..., "sha256": ...}`` for provenance (``Component._weights_record``)."""
+        return {"file": str(self.path), "sha256": self.sha256}
+
+
+# ----------------------------------------------------------------------------------------- manifest
+
+
+def _read_entries(path: Path) -> dict[str, WeightsEntry]:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise WeightsError(f"weights manifest {path}: cannot read it ({exc})") from exc
+    raw = data.get("entries", data) if isinstance(data, dict) else None
+    if not isinstance(raw, dict):
+        raise WeightsError(f"weights manifest {path}: expected an object with an 'entries' object")
+    return {n: WeightsEntry.from_dict(n, e, str(path)) for n, e in raw.items() if not n.startswith("_")}
+
+
+def load_manifest() -> dict[str, WeightsEntry]:
+    """All entries: the built-in manifest, overlaid by ``$HYPERCON_WEIGHTS_MANIFEST`` if set."""
+    entries = _read_entries(MANIFEST_PATH)
+    override = os.environ.get(ENV_MANIFEST)
+    if override:
+        if not Path(override).is_file():
+            raise WeightsError(f"${ENV_MANIFEST}={override}: no such file")
+        entries.update(_read_entries(Path(override)))
+    return entries
+
+
+def manifest_entry(name: str) -> WeightsEntry:
+    entries = load_manifest()
+    if name not in entries:
+        raise WeightsError(f"unknown weights name {name!r} (manifest {MANIFEST_PATH}); known: "
+                           f"{', '.join(sorted(entries))}")
+    return entries[name]
+
+
+_HASH_CACHE: dict[tuple[str, int, int], str] = {}
+
+
+def sha256_of(path: str | Path, chunk: int = 1 << 20) -> str:
+    """Hex sha256 of a file (cached per path, size and mtime within the process)."""
+    path = Path(path)
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    if key not in _HASH_CACHE:
+        digest = hashlib.sha256()
+        with open(path, "rb") as f:
+            while block := f.read(chunk):
+                digest.update(block)
+        _HASH_CACHE[key] = digest.hexdigest()
+    return _HASH_CACHE[key]
