@@ -48,7 +48,12 @@ def name_seed(seed: int, name: str) -> list[int]:
 
 
 def random_rectangle(
-    seed: int, name: str, height: int, width: int, min_fraction: float = MIN_FRACTION, max_fraction: float = MAX_FRACTION
+    seed: int,
+    name: str,
+    height: int,
+    width: int,
+    min_fraction: float = MIN_FRACTION,
+    max_fraction: float = MAX_FRACTION,
 ) -> Rectangle:
     """The seeded hole rectangle of video ``name`` in a ``height×width`` frame (see module docstring)."""
     if not 0 < min_fraction <= max_fraction <= 1:

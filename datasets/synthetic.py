@@ -46,7 +46,7 @@ TEXTURE_SIGMA = 1.0  # Gaussian pre-smoothing of textures, texture pixels
 @dataclass
 class SyntheticVideo:
     """frames ``[T,3,H,W]`` float32 [0,1]; flow_fw/flow_bw ``[T-1,2,H,W]`` px (dx, dy); occluded_fw /
-    occluded_bw ``[T-1,1,H,W]`` bool; layers ``[T,1,H,W]`` int64; meta: the drawn parameters."""
+    occluded_bw ``[T-1,1,H,W]`` bool; layers ``[T,1,H,W]`` uint8; meta: the drawn parameters."""
 
     frames: Tensor
     flow_fw: Tensor
@@ -156,7 +156,7 @@ def _sprite(rng, name, num_frames, height, width) -> tuple[_Sprite, dict]:
 
 
 def _layer_map(sprites: list[_Sprite], t: int, pts: np.ndarray) -> np.ndarray:
-    layer = np.zeros(pts.shape[:-1], dtype=np.int64)
+    layer = np.zeros(pts.shape[:-1], dtype=np.uint8)
     for k, sp in enumerate(sprites, start=1):
         layer[sp.inside(t, pts)] = k
     return layer
@@ -179,7 +179,11 @@ def _motion(layer_maps, bg_mats, sprites, t_from: int, t_to: int, pts):
 
 
 def make_synthetic_video(
-    seed: int | tuple[int, ...], num_frames: int = 12, height: int = 128, width: int = 224, num_sprites: int | None = None
+    seed: int | tuple[int, ...],
+    num_frames: int = 12,
+    height: int = 128,
+    width: int = 224,
+    num_sprites: int | None = None,
 ) -> SyntheticVideo:
     """Render a procedural video with exact flow and occlusion (see module docstring). Deterministic in
     ``seed`` (an int or a tuple of ints for ``np.random.default_rng``); ``num_sprites`` None draws 1–2."""
@@ -198,26 +202,24 @@ def make_synthetic_video(
     ys, xs = np.mgrid[0:height, 0:width].astype(np.float64)
     pts = np.stack((xs, ys), axis=-1)
     layer_maps = [_layer_map(sprites, t, pts) for t in range(num_frames)]
-    frames = np.empty((num_frames, height, width, 3))
+    frames = torch.empty(num_frames, 3, height, width)
     for t in range(num_frames):
-        frames[t] = _sample(bg_tex, _apply(bg_mats[t], pts))
+        image = _sample(bg_tex, _apply(bg_mats[t], pts))
         for k, sp in enumerate(sprites, start=1):
             sel = layer_maps[t] == k
             if sel.any():
                 local = _apply(np.linalg.inv(sp.poses[t]), pts[sel]) * VIEW_SCALE + sp.tex_center
-                frames[t][sel] = _sample(sp.texture, local[None])[0]
-    fw, bw = zip(*[(_motion(layer_maps, bg_mats, sprites, t, t + 1, pts),
-                    _motion(layer_maps, bg_mats, sprites, t + 1, t, pts)) for t in range(num_frames - 1)])
-
-    def flows(items):
-        return torch.from_numpy(np.stack([f for f, _ in items]).transpose(0, 3, 1, 2).astype(np.float32))
-
-    def occ(items):
-        return torch.from_numpy(np.stack([o for _, o in items]))[:, None]
-
+                image[sel] = _sample(sp.texture, local[None])[0]
+        frames[t] = torch.from_numpy(np.clip(image, 0, 1).transpose(2, 0, 1).astype(np.float32))
+    flow_fw, flow_bw = torch.empty(2, num_frames - 1, 2, height, width)
+    occluded_fw, occluded_bw = torch.empty(2, num_frames - 1, 1, height, width, dtype=torch.bool)
+    for t in range(num_frames - 1):
+        for flow, occluded, (a, b) in ((flow_fw, occluded_fw, (t, t + 1)), (flow_bw, occluded_bw, (t + 1, t))):
+            f, o = _motion(layer_maps, bg_mats, sprites, a, b, pts)
+            flow[t] = torch.from_numpy(f.transpose(2, 0, 1).astype(np.float32))
+            occluded[t, 0] = torch.from_numpy(o)
     return SyntheticVideo(
-        frames=torch.from_numpy(np.clip(frames, 0, 1).transpose(0, 3, 1, 2).astype(np.float32)),
-        flow_fw=flows(fw), flow_bw=flows(bw), occluded_fw=occ(fw), occluded_bw=occ(bw),
+        frames=frames, flow_fw=flow_fw, flow_bw=flow_bw, occluded_fw=occluded_fw, occluded_bw=occluded_bw,
         layers=torch.from_numpy(np.stack(layer_maps))[:, None],
         meta={"seed": list(seed) if isinstance(seed, (tuple, list)) else int(seed), "background": bg_meta,
               "sprites": sprite_meta},
@@ -265,7 +267,8 @@ class SyntheticDataset(VideoDataset):
 
     def _index(self, name: str) -> int:
         if name not in self._video_names():
-            raise KeyError(f"synthetic dataset has no video {name!r} (videos: synth-000 … synth-{self.num_videos - 1:03d})")
+            last = f"synth-{self.num_videos - 1:03d}"
+            raise KeyError(f"synthetic dataset has no video {name!r} (videos: synth-000 … {last})")
         return int(name.split("-")[1])
 
     def motion(self, name: str) -> SyntheticVideo:
@@ -289,6 +292,6 @@ class SyntheticDataset(VideoDataset):
                 "width": self.width, "textures": list(BUNDLED_IMAGES)}
 
 
-@functools.lru_cache(maxsize=4)
+@functools.lru_cache(maxsize=2)  # load() and motion() of the same video share one rendering
 def _cached_video(seed: tuple[int, int], num_frames: int, height: int, width: int) -> SyntheticVideo:
     return make_synthetic_video(seed, num_frames, height, width)

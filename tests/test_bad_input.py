@@ -69,7 +69,8 @@ def test_activitynet_missing_source_and_short_clip(tmp_path):
     ds = ActivityNetDataset(str(manifest), size=None)
     with pytest.raises(FileNotFoundError, match=r"clip 'gone': source .*none\.mp4"):
         ds.load("gone")
-    with pytest.raises(ValueError, match=r"clip 'short': .*short\.mp4 has only 2 frame\(s\) from start_frame=2.*num_frames=5"):
+    too_short = r"clip 'short': .*short\.mp4 has only 2 frame\(s\) from start_frame=2.*num_frames=5"
+    with pytest.raises(ValueError, match=too_short):
         ds.load("short")
 
 
@@ -160,7 +161,8 @@ def test_unknown_split(tmp_path):
         DAVISDataset(str(tmp_path), split="tset")  # no ImageSets folder
     (tmp_path / "ImageSets" / "2017").mkdir(parents=True)
     (tmp_path / "ImageSets" / "2017" / "val.txt").write_text("bear\n")
-    with pytest.raises(ValueError, match=r"dataset\.split='tset'.*missing .*tset\.txt; split files for 2017: \['val'\]"):
+    missing_file = r"dataset\.split='tset'.*missing .*tset\.txt; split files for 2017: \['val'\]"
+    with pytest.raises(ValueError, match=missing_file):
         DAVISDataset(str(tmp_path), split="tset")
     with pytest.raises(ValueError, match=r"dataset\.year must be one of"):
         DAVISDataset(str(tmp_path), year=2018)
