@@ -7,8 +7,9 @@ downloaded), then:
   ``lpips_<net>_trunk``; torchvision's ``features.<i>.*`` keeps the same index ``<i>`` inside each slice,
   so the mapping is ``sliceK.<i>.p ← features.<i>.p``. Every trunk parameter must be found, and a parameter
   is compared with the file after loading (VIE once ran LPIPS on a random trunk: REFERENCE §5.5);
-* the linear heads ``linK.model.1.weight`` come from ``<weights_dir>/lpips-v0.1/<net>.pth`` when present,
-  else from the copy bundled in the pip package, loaded with a strict key check.
+* the linear heads ``linK.model.1.weight`` come from registry entry ``lpips_lin_<net>``
+  (``<weights_dir>/lpips-v0.1/<net>.pth``) when present, else from the copy bundled in the pip package;
+  both are sha256-checked against the manifest and loaded with a strict key check.
 
 Inputs are [0,1] RGB (``normalize=True`` maps them to [-1,1]). Value per video: the mean over frames of
 LPIPS(target_t, output_t), where the target is the ground truth (inpainting; the output is composited) or
@@ -18,7 +19,6 @@ the frame-wise reference (style transfer). Key ``lpips``, lower is better.
 from __future__ import annotations
 
 import logging
-import os
 import re
 import warnings
 from pathlib import Path
@@ -77,22 +77,36 @@ def map_trunk_keys(trunk_keys: list[str], torchvision_state: dict[str, Tensor]) 
     return mapped
 
 
-def _lin_weights_path(net: str, lin_weights: str | None, weights_dir: str | None) -> Path:
-    if lin_weights:
-        return Path(lin_weights)
-    base = weights_dir or os.environ.get("HYPERCON_WEIGHTS")
-    if base and (Path(base) / "lpips-v0.1" / f"{net}.pth").is_file():
-        return Path(base) / "lpips-v0.1" / f"{net}.pth"
+def resolve_lin_weights(net: str, lin_weights: str | None = None,
+                        weights_dir: str | None = None) -> tuple[Path, str]:
+    """The v0.1 linear heads for ``net``: registry entry ``lpips_lin_<net>`` (explicit file, then
+    ``<weights_dir>/lpips-v0.1/<net>.pth``, …), else the copy bundled in the pip package. Both are checked
+    against the manifest's sha256. Returns ``(path, sha256)``."""
+    from hypercon.weights import MissingWeightsError, check_digest, manifest_entry, resolve_weights, sha256_of
+
+    name = f"lpips_lin_{net}"
+    try:
+        resolved = resolve_weights(name, path=lin_weights, weights_dir=weights_dir)
+        return resolved.path, resolved.sha256
+    except MissingWeightsError:
+        if lin_weights:
+            raise
     import lpips
 
-    return Path(lpips.__file__).parent / "weights" / "v0.1" / f"{net}.pth"
+    bundled = Path(lpips.__file__).parent / "weights" / "v0.1" / f"{net}.pth"
+    if not bundled.is_file():
+        raise MissingWeightsError(f"lpips {net}: linear-layer weights not found in the weights folder nor at "
+                                  f"{bundled} (pip package lpips); source {manifest_entry(name).url}")
+    digest = sha256_of(bundled)
+    check_digest(manifest_entry(name), bundled, digest, weights_dir)
+    return bundled, digest
 
 
 def build_lpips(net: str = "alex", weights: str | None = None, weights_dir: str | None = None,
                 lin_weights: str | None = None) -> tuple[torch.nn.Module, dict[str, Any]]:
     """``lpips.LPIPS`` (v0.1) with the trunk from the registry and the linear heads from a local file.
     Returns the module (eval) and ``{"trunk": {file, sha256}, "lin": {file, sha256}}``."""
-    from hypercon.weights import load_checkpoint, resolve_weights, sha256_of
+    from hypercon.weights import load_checkpoint, resolve_weights
 
     if net not in NETS:
         raise ValueError(f"lpips: net must be one of {NETS}, got {net!r}")
@@ -113,15 +127,13 @@ def build_lpips(net: str = "alex", weights: str | None = None, weights_dir: str 
     if not torch.equal(trunk.state_dict()[probe], mapped[probe]):
         raise ValueError(f"lpips {net}: trunk parameter {probe} differs from {resolved.path} after loading")
 
-    lin_path = _lin_weights_path(net, lin_weights, weights_dir)
-    if not lin_path.is_file():
-        raise MetricUnavailable(f"lpips {net}: linear-layer weights {lin_path} not found")
+    lin_path, lin_sha = resolve_lin_weights(net, lin_weights, weights_dir)
     lin_state = torch.load(lin_path, map_location="cpu", weights_only=True)
     expected = {k for k in model.state_dict() if re.match(r"lin\d+\.", k)}
     if set(lin_state) != expected:
         raise ValueError(f"lpips {net}: {lin_path} has keys {sorted(lin_state)}, expected {sorted(expected)}")
     model.load_state_dict(lin_state, strict=False)
-    record = {"trunk": resolved.record(), "lin": {"file": str(lin_path), "sha256": sha256_of(lin_path)}}
+    record = {"trunk": resolved.record(), "lin": {"file": str(lin_path), "sha256": lin_sha}}
     return model.eval().requires_grad_(False), record
 
 

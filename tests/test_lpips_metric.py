@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ import torch.nn.functional as F
 import torchvision
 
 import hypercon.weights.registry as reg
-from hypercon.weights import MissingWeightsError, WeightsHashError
+from hypercon.weights import MissingWeightsError, WeightsHashError, load_manifest
 from metrics.base import EvalVideo, MetricUnavailable
 from metrics.lpips import LPIPSMetric, comparison_frames, map_trunk_keys
 
@@ -81,20 +82,29 @@ def test_trunk_loaded_and_value_matches_independent_formula(alex_trunk):
     assert metric.compute(EvalVideo(name="same", output=gt, source=gt, gt=gt))["lpips"] == pytest.approx(0, abs=1e-6)
 
 
-def test_lin_weights_from_weights_dir_and_explicit_file(alex_trunk, tmp_path):
+def test_lin_weights_from_weights_dir_verified_and_bundled_fallback(alex_trunk, tmp_path, monkeypatch):
     import lpips
 
     _, trunk, _ = alex_trunk
     bundled = Path(lpips.__file__).parent / "weights" / "v0.1" / "alex.pth"
+    assert LPIPSMetric(net="alex").provenance()["weights"]["lin"]["file"] == str(bundled)
     wdir = tmp_path / "wdir"
     (wdir / "lpips-v0.1").mkdir(parents=True)
     lin = wdir / "lpips-v0.1" / "alex.pth"
     lin.write_bytes(bundled.read_bytes())
     metric = LPIPSMetric(net="alex", weights=str(trunk), weights_dir=str(wdir))
-    assert metric.provenance()["weights"]["lin"]["file"] == str(lin)
-    torch.save({"lin0.model.1.weight": torch.zeros(1, 64, 1, 1)}, tmp_path / "partial.pth")
+    published = load_manifest()["lpips_lin_alex"].sha256
+    assert metric.provenance()["weights"]["lin"] == {"file": str(lin), "sha256": published}
+    partial = tmp_path / "partial.pth"
+    torch.save({"lin0.model.1.weight": torch.zeros(1, 64, 1, 1)}, partial)
+    with pytest.raises(WeightsHashError):  # not the published v0.1 file
+        LPIPSMetric(net="alex", weights=str(trunk), lin_weights=str(partial))
+    manifest = json.loads(Path(os.environ["HYPERCON_WEIGHTS_MANIFEST"]).read_text())
+    digest = hashlib.sha256(partial.read_bytes()).hexdigest()
+    manifest["entries"]["lpips_lin_alex"] = {"file": "partial.pth", "sha256": digest}
+    Path(os.environ["HYPERCON_WEIGHTS_MANIFEST"]).write_text(json.dumps(manifest))
     with pytest.raises(ValueError, match="expected"):
-        LPIPSMetric(net="alex", weights=str(trunk), lin_weights=str(tmp_path / "partial.pth"))
+        LPIPSMetric(net="alex", weights=str(trunk), lin_weights=str(partial))
 
 
 def test_pairs_and_missing_inputs(alex_trunk):

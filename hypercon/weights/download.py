@@ -77,7 +77,8 @@ def download_entry(entry: WeightsEntry, weights_dir: str | Path | None = None, t
                 with zipfile.ZipFile(tmp) as zf, zf.open(member) as src, open(Path(tmpdir) / "member", "wb") as dst:
                     shutil.copyfileobj(src, dst)
             except (zipfile.BadZipFile, KeyError) as exc:
-                raise DownloadError(f"weights {entry.name!r}: {entry.url} is not a zip holding {member} ({exc})") from exc
+                raise DownloadError(
+                    f"weights {entry.name!r}: {entry.url} is not a zip holding {member} ({exc})") from exc
             tmp = Path(tmpdir) / "member"
         try:
             check_digest(entry, target, sha256_of(tmp), weights_dir)
