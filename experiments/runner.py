@@ -33,11 +33,18 @@ NON_RESULT_KEYS = ("overwrite", "save_video", "save_frames", "log_level", "paths
 HOLE_PLACEHOLDER = 0.5  # grey written into holes before any method sees the frames
 
 
-def _instantiate_named(cfg: DictConfig, **kwargs: Any) -> Any:
-    """Instantiate a config node carrying a ``name`` label that is not a constructor argument."""
-    node = OmegaConf.to_container(cfg, resolve=True)
-    node.pop("name", None)
-    return instantiate(node, **kwargs)
+def _strip_labels(node: Any) -> Any:
+    """Drop the ``name`` label of every ``_target_`` node (a config label, not a constructor argument)."""
+    if isinstance(node, dict):
+        return {k: _strip_labels(v) for k, v in node.items() if not (k == "name" and "_target_" in node)}
+    if isinstance(node, list):
+        return [_strip_labels(v) for v in node]
+    return node
+
+
+def instantiate_component(cfg: DictConfig, **kwargs: Any) -> Any:
+    """Instantiate a config node (and its nested ``_target_`` nodes), ignoring their ``name`` labels."""
+    return instantiate(_strip_labels(OmegaConf.to_container(cfg, resolve=True)), **kwargs)
 
 
 def result_config(cfg: DictConfig) -> dict[str, Any]:
@@ -45,8 +52,8 @@ def result_config(cfg: DictConfig) -> dict[str, Any]:
     container = OmegaConf.to_container(cfg, resolve=True)
     for key in NON_RESULT_KEYS:
         container.pop(key, None)
-    container.get("dataset", {}).pop("root", None)  # moving the data does not change results
-    container.get("dataset", {}).pop("mask_dir", None)
+    for key in ("root", "data_root", "cache_dir", "mask_dir", "manifest"):  # where data lives, not what it is
+        container.get("dataset", {}).pop(key, None)
     return container
 
 
@@ -57,8 +64,8 @@ def build_metrics(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, str]]:
 
     from hypercon.weights import WeightsError
 
-    options = OmegaConf.to_container(cfg.metrics.get("options", {}) or {}, resolve=True)
-    optional = set(cfg.metrics.get("optional", []) or [])
+    options = OmegaConf.to_container(cfg.metrics.options, resolve=True) if cfg.metrics.options else {}
+    optional = set(cfg.metrics.optional or [])
     built, unavailable = {}, {}
     for name in cfg.metrics.names:
         try:
@@ -85,10 +92,10 @@ def run(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
     method_name = str(cfg.method.name)
 
     # Build everything first: a missing weights file or a bad option fails before any work.
-    dataset = _instantiate_named(cfg.dataset, mask_dir=str(store.mask_dir()))
-    method = _instantiate_named(cfg.method)
+    dataset = instantiate_component(cfg.dataset, mask_dir=str(store.mask_dir()))
+    method = instantiate_component(cfg.method)
     metrics, unavailable = build_metrics(cfg)
-    eval_flow = _instantiate_named(cfg.metrics.flow) if metrics else None
+    eval_flow = instantiate_component(cfg.metrics.flow) if metrics else None
     names = dataset.video_names()
     if not names:
         raise ValueError(f"dataset {cfg.dataset.name!r} has no videos (check dataset.root / split / max_videos)")
@@ -226,6 +233,6 @@ def _tensor_digest(x: torch.Tensor) -> str:
 
 
 def _framewise(cfg: DictConfig, frames_in: torch.Tensor, known) -> torch.Tensor:
-    model = _instantiate_named(cfg.model)
+    model = instantiate_component(cfg.model)
     return frames_from_uint8(frames_to_uint8(model(frames_in, known)))
 
