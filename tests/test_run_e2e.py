@@ -1,0 +1,126 @@
+"""End-to-end runs of the Hydra app on tiny synthetic videos: outputs, provenance, resume, bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+
+import experiments.hydra_setup  # noqa: F401
+from experiments.runner import run
+from experiments.store import read_json
+
+REPO = Path(__file__).resolve().parents[1]
+TINY = ["dataset.num_videos=2", "dataset.num_frames=5", "dataset.height=64", "dataset.width=96", "save_video=false"]
+SMALL_HYPERCON = ["method.num_inserted=1", "method.window=3"]
+
+
+def cfg_for(tmp_path: Path, *overrides: str):
+    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
+        method = [o for o in overrides if o.startswith("method=")]
+        extra = SMALL_HYPERCON if not method or "hypercon" in method[0] else []
+        tiny = [] if any(o.startswith("dataset=") for o in overrides) else TINY
+        return compose(config_name="config", overrides=[*tiny, *extra, f"paths.output_root={tmp_path}", *overrides])
+
+
+def test_default_style_run_writes_results_with_provenance(tmp_path):
+    out = tmp_path / "run"
+    results = run(cfg_for(tmp_path), out)
+    assert results["complete"] and results["num_videos"] == 2
+    for key in ("ewarp", "cpsnr", "cssim", "fidelity_psnr", "fidelity_ssim"):
+        assert results["aggregate"][key]["n"] == 2, key
+    frames = sorted((out / "videos" / "synth-000" / "frames").glob("*.png"))
+    assert len(frames) == 5
+    prov = read_json(out / "provenance.json")
+    assert prov["method"]["name"] == "hypercon" and prov["method"]["tier"] == "offline"
+    assert set(prov["method"]["components"]) == {"model", "interp", "flow"}
+    assert all(c["tier"] == "offline" for c in prov["method"]["components"].values())
+    assert prov["metric_flow"]["name"] and prov["code"]["commit"] and prov["packages"]["torch"]
+    csv = (out / "results.csv").read_text().splitlines()
+    assert csv[0].startswith("video,method") and len(csv) == 1 + 2 + 2
+
+
+def test_rerun_skips_complete_videos_and_overwrite_recomputes(tmp_path):
+    out = tmp_path / "run"
+    cfg = cfg_for(tmp_path, "method=framewise", "metrics=none")
+    run(cfg, out)
+    record = out / "videos" / "synth-001" / "metrics.json"
+    stamp = record.stat().st_mtime_ns
+    run(cfg, out)
+    assert record.stat().st_mtime_ns == stamp
+    # a different config hash does not count as complete
+    run(cfg_for(tmp_path, "method=framewise", "metrics=none", "model=flicker"), out)
+    assert record.stat().st_mtime_ns != stamp
+    stamp = record.stat().st_mtime_ns
+    run(cfg_for(tmp_path, "method=framewise", "metrics=none", "model=flicker", "overwrite=true"), out)
+    assert record.stat().st_mtime_ns != stamp
+
+
+def test_inpaint_run_saves_masks_and_composites_known_pixels(tmp_path):
+    out = tmp_path / "run"
+    results = run(cfg_for(tmp_path, "task=inpaint"), out)
+    assert sorted(p.name for p in (out / "masks").glob("*.png")) == ["synth-000.png", "synth-001.png"]
+    for key in ("ewarp", "ewarp_masked", "psnr", "ssim"):
+        assert results["aggregate"][key]["n"] == 2, key
+    from hypercon.io.frames import read_frames, read_mask
+
+    from datasets.synthetic import SyntheticDataset
+
+    known = read_mask(out / "masks" / "synth-000.png", polarity="known")
+    video = SyntheticDataset(num_videos=1, num_frames=5, height=64, width=96, seed=0).load("synth-000")
+    output = read_frames(out / "videos" / "synth-000" / "frames")
+    assert (known < 1).any() and (known > 0).any()
+    diff = (output - video.frames).abs() * known
+    assert diff.max() <= 1 / 255 + 1e-6  # known pixels pass through (8-bit rounding only)
+
+
+def test_bad_frame_stops_with_file_name_and_keeps_finished_results(tmp_path):
+    from hypercon.io.frames import write_frames
+
+    from datasets.synthetic import make_synthetic_video
+
+    root = tmp_path / "videos"
+    for i, name in enumerate(["a-good", "b-bad"]):
+        write_frames(make_synthetic_video(seed=i, num_frames=4, height=40, width=56).frames, root / name)
+    bad = root / "b-bad" / "00002.png"
+    bad.write_bytes(b"not a png")
+    out = tmp_path / "run"
+    with pytest.raises(Exception, match="00002.png"):
+        run(cfg_for(tmp_path, "dataset=folder", f"dataset.root={root}", "method=framewise"), out)
+    results = read_json(out / "results.json")
+    assert not results["complete"] and [r["video"] for r in results["videos"]] == ["a-good"]
+    assert (out / "videos" / "a-good" / "metrics.json").is_file()
+    assert not (out / "videos" / "b-bad" / "metrics.json").exists()
+
+
+def test_missing_weights_stop_before_any_work(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
+    out = tmp_path / "run"
+    with pytest.raises(Exception) as info:
+        run(cfg_for(tmp_path, "metrics.names=[fid]", f"paths.weights_dir={tmp_path / 'w'}"), out)
+    assert "pt_inception-2015-12-05" in str(info.value)
+    assert not (out / "videos").exists()
+
+
+def test_cli_main_job_runs_and_reports(tmp_path):
+    env = {**os.environ, "HYPERCON_OUTPUT": str(tmp_path)}
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "run.py"), *TINY, "dataset.num_videos=1", "method=framewise"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    results = json.loads((tmp_path / "runs").glob("*/results.json").__next__().read_text())
+    assert results["complete"] and results["videos"][0]["method"] == "framewise"
+
+
+def test_cli_rejects_mistyped_override(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "run.py"), "method.window=five"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode != 0 and "window" in proc.stderr
