@@ -65,7 +65,7 @@ def test_vlpips_value_windows_and_provenance(i3d_env):
     assert prov["weights"] == {"file": str(path), "sha256": digest} and prov["tier"] == "paper"
     assert prov["options"]["input_range"] == "01" and prov["options"]["window"] == 10
     torch.manual_seed(1)
-    gt = torch.rand(11, 3, 32, 32)
+    gt = torch.rand(11, 3, 16, 16)
     out = (gt + 0.3 * torch.randn_like(gt)).clamp(0, 1)
     value = metric.compute(EvalVideo(name="v", output=out, source=gt, gt=gt))["vlpips"]
     with torch.no_grad():  # the two stride-1 windows, by hand
@@ -73,7 +73,6 @@ def test_vlpips_value_windows_and_provenance(i3d_env):
         fb = metric.extractor.extract(torch.stack([out[0:10], out[1:11]]).permute(0, 2, 1, 3, 4), VLPIPS_LAYERS)
     assert value == pytest.approx(feature_distance(fa, fb).mean().item(), rel=1e-5)
     assert value > 0
-    assert metric.compute(EvalVideo(name="same", output=gt, source=gt, gt=gt))["vlpips"] == pytest.approx(0, abs=1e-7)
     with pytest.raises(MetricUnavailable):
         metric.compute(EvalVideo(name="nogt", output=gt, source=gt))
 
@@ -81,7 +80,7 @@ def test_vlpips_value_windows_and_provenance(i3d_env):
 def test_vlpips_short_video_pads_with_its_own_last_frame(i3d_env):
     metric = VLPIPS(pair="reference")
     torch.manual_seed(2)
-    ref, out = torch.rand(4, 3, 32, 32), torch.rand(4, 3, 32, 32)
+    ref, out = torch.rand(4, 3, 16, 16), torch.rand(4, 3, 16, 16)
     value = metric.compute(EvalVideo(name="short", output=out, source=ref, reference=ref))["vlpips"]
     pad_ref = torch.cat([ref, ref[-1:].expand(6, -1, -1, -1)])
     pad_out = torch.cat([out, out[-1:].expand(6, -1, -1, -1)])  # NOT the reference's last frame (VIE bug)
@@ -98,7 +97,7 @@ def test_vfid_clips_and_video_modes(i3d_env, caplog):
     torch.manual_seed(3)
     videos = []
     for i, t in enumerate((11, 12)):
-        gt = torch.rand(t, 3, 32, 32)
+        gt = torch.rand(t, 3, 16, 16)
         videos.append(EvalVideo(name=f"v{i}", output=(gt * 0.5 + 0.25), source=gt, gt=gt))
     feats = [metric.features(v) for v in videos]
     assert feats[0]["pred"].shape == (2, 1024) and feats[1]["ref"].shape == (3, 1024)
