@@ -132,3 +132,15 @@ def test_missing_i3d_weights_fail_in_constructors(tmp_path, monkeypatch):
     for cls in (VLPIPS, VFID):
         with pytest.raises(MissingWeightsError, match="rgb_imagenet.pt"):
             cls(weights_dir=str(tmp_path))
+
+
+@pytest.mark.gpu
+def test_vlpips_and_vfid_on_cuda_match_cpu(i3d_env):
+    torch.manual_seed(5)
+    gt = torch.rand(11, 3, 64, 64)
+    video = EvalVideo(name="g", output=(gt * 0.8 + 0.1), source=gt, gt=gt)
+    cpu = VLPIPS().compute(video)["vlpips"]
+    gpu = VLPIPS(device="cuda").compute(video)["vlpips"]
+    assert gpu == pytest.approx(cpu, rel=1e-3)
+    feats = VFID(device="cuda").features(video)
+    assert feats["pred"].shape == (2, 1024) and np.isfinite(feats["pred"]).all()
