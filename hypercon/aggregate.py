@@ -49,6 +49,23 @@ def masked_median(samples: Tensor, valid: Tensor) -> Tensor:
     return torch.where(count > 0, median, torch.full_like(median, float("nan"))).squeeze(0)
 
 
+def pool_window(reference: Tensor, aligned: Tensor, valid: Tensor, method: str) -> Tensor:
+    """Pool one window per batch item: the (always valid) ``reference [B,C,H,W]`` with the aligned
+    context samples ``aligned [S,B,C,H,W]`` / ``valid [S,B,1,H,W]`` → ``[B,C,H,W]``.
+
+    Same result as :func:`pool` on the stack ``[reference, *aligned]``; the mean is accumulated without
+    building that stack (``(ref + Σ v·x) / (1 + Σ v)``).
+    """
+    if aligned.shape[0] == 0:
+        return reference.clone()
+    if method == "mean":
+        mask = _check(aligned, valid)
+        total = torch.where(mask, aligned, torch.zeros((), dtype=aligned.dtype, device=aligned.device)).sum(0)
+        return (total + reference) / (valid.sum(0).to(aligned.dtype) + 1.0)
+    ones = torch.ones((1, *valid.shape[1:]), dtype=torch.bool, device=valid.device)
+    return pool(torch.cat((reference[None], aligned)), torch.cat((ones, valid.to(torch.bool))), method)
+
+
 def pool(samples: Tensor, valid: Tensor, method: str) -> Tensor:
     """``masked_mean`` or ``masked_median`` by name (``method.pool``)."""
     if method == "mean":

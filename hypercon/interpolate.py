@@ -50,8 +50,7 @@ def blend(src_a: Tensor, src_b: Tensor, params: WarpingParams, padding: str = "b
     """
     warped_a, _ = backward_warp(src_a, params.flow_to_a.to(src_a.device), padding=padding)
     warped_b, _ = backward_warp(src_b, params.flow_to_b.to(src_b.device), padding=padding)
-    w = params.weight_b.to(src_a.device)
-    return (1.0 - w) * warped_a + w * warped_b
+    return torch.lerp(warped_a, warped_b, params.weight_b.to(src_a.device))  # a + w·(b − a)
 
 
 def threshold_known(blended_known: Tensor) -> Tensor:
@@ -95,7 +94,7 @@ def interpolate_pair(
     params = interpolator(frame_a, frame_b, times)
     frames, masks = [], ([] if known_a is not None else None)
     for p in params:
-        frame = blend(frame_a, frame_b, p).clamp(0.0, 1.0)
+        frame = blend(frame_a, frame_b, p).clamp_(0.0, 1.0)
         if known_a is not None:
             known = blend_known(known_a, known_b, p)
             frame = hide_holes(frame, known)

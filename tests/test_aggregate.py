@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from hypercon.aggregate import masked_mean, masked_median, pool
+from hypercon.aggregate import masked_mean, masked_median, pool, pool_window
 from hypercon.align import align_to_reference, check_window_options, warp_to_reference, window_indices, window_offsets
 from hypercon.flow.base import FlowEstimator
 
@@ -48,6 +48,14 @@ def test_median_is_robust_to_one_outlier_frame_and_mean_is_not():
     assert (masked_mean(samples, valid) - base).abs().max() > 0.05
     torch.testing.assert_close(pool(samples, valid, "median"), masked_median(samples, valid))
     torch.testing.assert_close(pool(samples, valid, "mean"), samples.mean(0))
+
+
+@pytest.mark.parametrize("method", ["mean", "median"])
+def test_pool_window_equals_pooling_the_stack_with_the_reference(method):
+    samples, valid = _random_stack(3)
+    got = pool_window(samples[0], samples[1:], valid[1:], method)
+    torch.testing.assert_close(got, pool(samples, valid, method))
+    assert torch.equal(pool_window(samples[0], samples[:0], valid[:0], method), samples[0])
 
 
 def test_invalid_samples_are_ignored_and_single_samples_are_exact():

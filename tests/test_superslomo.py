@@ -118,9 +118,7 @@ def _constant_nets(nets, flow_bias, arb_bias):
 
 
 def _slomo(nets, upstream_warp):
-    obj = SuperSloMo.__new__(SuperSloMo)
-    obj._setup(*nets, "cpu", 1, upstream_warp)
-    return obj
+    return SuperSloMo.from_modules(*nets, upstream_warp=upstream_warp)
 
 
 def test_formulas_with_constant_network_outputs(nets):

@@ -47,8 +47,8 @@ def intermediate_flows(flow_ab: Tensor, flow_ba: Tensor, t: float) -> tuple[Tens
         translation ``F_ab = u, F_ba = −u`` they are exactly ``−t·u`` and ``(1−t)·u``.
     """
     t = float(t)
-    flow_t_to_a = (-t * (1.0 - t)) * flow_ab + (t * t) * flow_ba
-    flow_t_to_b = ((1.0 - t) * (1.0 - t)) * flow_ab - (t * (1.0 - t)) * flow_ba
+    flow_t_to_a = torch.add(flow_ab * (-t * (1.0 - t)), flow_ba, alpha=t * t)
+    flow_t_to_b = torch.add(flow_ab * ((1.0 - t) * (1.0 - t)), flow_ba, alpha=-t * (1.0 - t))
     return flow_t_to_a, flow_t_to_b
 
 

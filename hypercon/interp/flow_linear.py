@@ -1,6 +1,6 @@
 """Offline interpolator: Super SloMo's intermediate-flow formulas on flows from any flow estimator.
 
-For each pair ``(a, b)`` the estimator is called once, batched, for ``F_ab`` and ``F_ba``; every
+For each pair ``(a, b)`` the estimator computes ``F_ab`` and ``F_ba`` once (batched over pairs); every
 intermediate time reuses them: ``F_t→a = −t(1−t)F_ab + t²F_ba``, ``F_t→b = (1−t)²F_ab − t(1−t)F_ba``
 (:func:`hypercon.interp.base.intermediate_flows`).
 
@@ -106,9 +106,8 @@ class FlowLinearInterpolator(Interpolator):
         out_device = frame_a.device
         if not times:
             return []
-        b = frame_a.shape[0]
-        both = self.flow(torch.cat((frame_a, frame_b)), torch.cat((frame_b, frame_a))).to(self.device).float()
-        flow_ab, flow_ba = both[:b], both[b:]
+        flow_ab = self.flow(frame_a, frame_b).to(self.device, torch.float32)
+        flow_ba = self.flow(frame_b, frame_a).to(self.device, torch.float32)
         if self.occlusion:
             occluded_a = occlusion_from_flows(flow_ab, flow_ba, self.alpha, self.beta)
             occluded_b = occlusion_from_flows(flow_ba, flow_ab, self.alpha, self.beta)

@@ -175,10 +175,17 @@ class SuperSloMo(Interpolator):
                   upstream_warp: bool = True) -> "SuperSloMo":
         """Build from a checkpoint file without the registry or hash check (tests, private checkpoints);
         see :func:`load_superslomo` for ``allow_pickle``."""
+        obj = cls.from_modules(*load_superslomo(path, allow_pickle=allow_pickle), device, batch_size, upstream_warp)
+        obj._weights_record = {"file": str(path), "sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest()}
+        return obj
+
+    @classmethod
+    def from_modules(cls, flow_comp: UNet, arb_time: UNet, device: str = "cpu", batch_size: int = 1,
+                     upstream_warp: bool = True) -> "SuperSloMo":
+        """Wrap two given UNets (no weights record: e.g. constructed weights in tests, timing runs)."""
         obj = cls.__new__(cls)
-        obj._setup(*load_superslomo(path, allow_pickle=allow_pickle), device, batch_size, upstream_warp)
-        sha = hashlib.sha256(Path(path).read_bytes()).hexdigest()
-        obj._weights_record = {"file": str(path), "sha256": sha}
+        obj._setup(flow_comp.eval().requires_grad_(False), arb_time.eval().requires_grad_(False), device,
+                   batch_size, upstream_warp)
         return obj
 
     def _setup(self, flow_comp: UNet, arb_time: UNet, device: str, batch_size: int, upstream_warp: bool) -> None:
