@@ -160,6 +160,39 @@ def job_columns(results: dict[str, Any], job: str) -> dict[str, Any]:
     return row
 
 
+def component_note(results: dict[str, Any]) -> str:
+    """"tier offline: model kmeans_palette (offline); interp flow_linear (offline); …" for one job."""
+    prov = results.get("provenance", {}) or {}
+    method = prov.get("method", {}) or {}
+    parts = []
+    for role, comp in (method.get("components", {}) or {}).items():
+        text = f"{role} {comp.get('name')} ({comp.get('tier')}"
+        weights = comp.get("weights") or {}
+        if weights.get("sha256"):
+            text += f", sha256 {str(weights['sha256'])[:12]}"
+        parts.append(text + ")")
+    return f"tier {method.get('tier')}: " + ("; ".join(parts) if parts else "no components")
+
+
+def metric_note(results: dict[str, Any]) -> str:
+    """"E_warp(dis) on source flow dis (offline), occlusion rule lai; cpsnr (offline); …" for one job."""
+    prov = results.get("provenance", {}) or {}
+    cfg = prov.get("config", {}) or {}
+    flow = prov.get("metric_flow") or {}
+    parts = []
+    for name, metric in (prov.get("metrics", {}) or {}).items():
+        text = f"{name} ({metric.get('tier')}"
+        weights = metric.get("weights") or {}
+        if isinstance(weights, dict) and weights.get("sha256"):
+            text += f", sha256 {str(weights['sha256'])[:12]}"
+        parts.append(text + ")")
+    if flow:
+        rule = (cfg.get("metrics") or {}).get("occlusion_rule")
+        parts.insert(0, f"E_warp({flow.get('name')}) on source-video flow {flow.get('name')} ({flow.get('tier')})"
+                        + (f", occlusion rule {rule}" if rule else ""))
+    return "; ".join(parts) if parts else "no metrics"
+
+
 def _job_label(job_dir: Path, root: Path) -> str:
     rel = job_dir.relative_to(root).as_posix()
     return rel if rel != "." else job_dir.name

@@ -23,9 +23,9 @@ from typing import Any
 
 import pandas as pd
 
-from experiments.collect import Collection
+from experiments.collect import Collection, component_note
 from experiments.store import atomic_write_json
-from experiments.tables import COLUMNS, Row, Table, _cell, _mark_best, component_note, higher_is_better
+from experiments.tables import COLUMNS, Row, Table, higher_is_better, mark_best, metric_cell, unavailable_notes
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +56,15 @@ def _finite(value: Any) -> bool:
     return value is not None and isinstance(value, (int, float)) and math.isfinite(float(value))
 
 
+def _plain(value: Any) -> Any:
+    """A JSON-friendly Python scalar (numpy scalars unwrapped; NaN/None as None)."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    return value.item() if hasattr(value, "item") else value
+
+
 def _setting(job: pd.Series, keys: tuple[str, ...]) -> dict[str, Any]:
-    out = {a: (None if pd.isna(job.get(a)) else job.get(a)) for a in AXES}
+    out = {a: _plain(job.get(a)) for a in AXES}
     out["job"] = job["job"]
     for key in keys:
         value = job.get(key)
@@ -108,7 +115,7 @@ def select_setting(jobs: pd.DataFrame, top_fraction: float = TOP_FRACTION, fid_k
         message = f"NOTE: FID is not available, the fidelity proxy {proxy_key} stands in. " + message
     if excluded:
         message += f"; {len(excluded)} setting(s) without {criterion} left out"
-    group = {c: (None if pd.isna(jobs.iloc[0].get(c)) else jobs.iloc[0].get(c)) for c in GROUP_COLUMNS if c in jobs}
+    group = {c: _plain(jobs.iloc[0].get(c)) for c in GROUP_COLUMNS if c in jobs}
     return Selection(group, criterion, proxy, message, len(ranked), top_fraction, selected,
                      [_setting(r, keys) for _, r in top.iterrows()], excluded)
 
@@ -147,7 +154,9 @@ def grid_table(collection: Collection, selections: list[Selection]) -> Table:
     for sel in selections:
         wanted = [sel.criterion, "ewarp", "cpsnr", "cssim", "fid", "fidelity_psnr", "fidelity_ssim"]
         for k in wanted:
-            if k not in keys and k in jobs and jobs[k].map(_finite).any():
+            has_value = k in jobs and jobs[k].map(_finite).any()
+            unavailable = jobs["unavailable"].map(lambda u, m=COLUMNS[k][0]: isinstance(u, dict) and m in u).any()
+            if k not in keys and (has_value or unavailable):
                 keys.append(k)
     for sel in selections:
         group = _in_group(jobs, sel.group)
@@ -161,11 +170,12 @@ def grid_table(collection: Collection, selections: list[Selection]) -> Table:
             if note not in footnotes:
                 footnotes.append(note)
             rows.append(Row(label, [footnotes.index(note) + 1],
-                            {(None, k): _cell(job, k) for k in keys}, [job["job"]]))
-        _mark_best(rows, keys, [None])
+                            {(None, k): metric_cell(job, k) for k in keys}, [job["job"]]))
+        mark_best(rows, keys, [None])
         blocks.append((sel.label(), rows))
     headers = {k: f"{COLUMNS[k][1]} {'↑' if higher_is_better(k) else '↓'}" for k in keys}
     notes = [f"{sel.label()}: {sel.message}" for sel in selections]
+    notes += unavailable_notes(blocks, keys)
     notes.append(f"★ selected setting; ○ other settings in the top {selections[0].top_fraction:.0%} by the "
                  "style criterion. Values are mean ± SEM across videos; best per column in bold.")
     return Table("Grid search (paper §3.3, Fig. 5)", keys, headers, [None], None, blocks, footnotes, notes,

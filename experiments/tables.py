@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from experiments.collect import Collection
+from experiments.collect import Collection, component_note, metric_note
 
 # key: (metric name in metrics/registry.py, label, higher_is_better, number format, set metric?)
 COLUMNS: dict[str, tuple[str, str, bool, str, bool]] = {
@@ -131,7 +131,7 @@ def _fmt(value: float, fmt: str) -> str:
     return format(value, fmt) if math.isfinite(value) else str(value)
 
 
-def _cell(job: pd.Series, key: str) -> Cell:
+def metric_cell(job: pd.Series, key: str) -> Cell:
     metric, _, _, fmt, is_set = COLUMNS[key]
     unavailable = job.get("unavailable") or {}
     if job.get("task") == "style" and job.get("method") == "framewise" and key in SELF_REFERENCE_KEYS:
@@ -148,39 +148,6 @@ def _cell(job: pd.Series, key: str) -> Cell:
     if metric in unavailable:
         return Cell("unavailable", reason=str(unavailable[metric]), text="unavailable")
     return Cell("not_computed", text="n/a")
-
-
-def component_note(results: dict[str, Any]) -> str:
-    """"tier offline: model kmeans_palette (offline); interp flow_linear (offline); …" for one job."""
-    prov = results.get("provenance", {}) or {}
-    method = prov.get("method", {}) or {}
-    parts = []
-    for role, comp in (method.get("components", {}) or {}).items():
-        text = f"{role} {comp.get('name')} ({comp.get('tier')}"
-        weights = comp.get("weights") or {}
-        if weights.get("sha256"):
-            text += f", sha256 {str(weights['sha256'])[:12]}"
-        parts.append(text + ")")
-    return f"tier {method.get('tier')}: " + ("; ".join(parts) if parts else "no components")
-
-
-def metric_note(results: dict[str, Any]) -> str:
-    """"E_warp(dis) on source flow dis (offline), occlusion rule lai; cpsnr (offline); …" for one job."""
-    prov = results.get("provenance", {}) or {}
-    cfg = prov.get("config", {}) or {}
-    flow = prov.get("metric_flow") or {}
-    parts = []
-    for name, metric in (prov.get("metrics", {}) or {}).items():
-        text = f"{name} ({metric.get('tier')}"
-        weights = metric.get("weights") or {}
-        if isinstance(weights, dict) and weights.get("sha256"):
-            text += f", sha256 {str(weights['sha256'])[:12]}"
-        parts.append(text + ")")
-    if flow:
-        rule = (cfg.get("metrics") or {}).get("occlusion_rule")
-        parts.insert(0, f"E_warp({flow.get('name')}) on source-video flow {flow.get('name')} ({flow.get('tier')})"
-                        + (f", occlusion rule {rule}" if rule else ""))
-    return "; ".join(parts) if parts else "no metrics"
 
 
 def _dataset_key(name: str) -> tuple[int, str]:
@@ -222,14 +189,14 @@ def build_table(collection: Collection, spec: TableSpec | str, jobs: pd.DataFram
             if footnotes.index(note) + 1 not in row.notes:
                 row.notes.append(footnotes.index(note) + 1)
             for key in spec.metrics:
-                row.cells[(job[group_col] if group_col else None, key)] = _cell(job, key)
+                row.cells[(job[group_col] if group_col else None, key)] = metric_cell(job, key)
         blocks.append((str(dataset), [rows[k] for k in sorted(rows, key=_method_key)]))
 
     keys = [k for k in spec.metrics
             if any(c.status in ("value", "unavailable") for _, rows in blocks for r in rows for (g, kk), c in r.cells.items()
                    if kk == k)]
     for _, rows in blocks:
-        _mark_best(rows, keys, groups)
+        mark_best(rows, keys, groups)
     flows = {str(f) for f in jobs["metric_flow"].dropna().unique()}
     headers = {}
     for key in keys:
@@ -241,7 +208,7 @@ def build_table(collection: Collection, spec: TableSpec | str, jobs: pd.DataFram
     return Table(spec.title, keys, headers, groups, group_col, blocks, footnotes, notes)
 
 
-def _mark_best(rows: list[Row], keys: list[str], groups: list[Any]) -> None:
+def mark_best(rows: list[Row], keys: list[str], groups: list[Any]) -> None:
     for group in groups:
         for key in keys:
             cells = [r.cells[(group, key)] for r in rows if (group, key) in r.cells]
@@ -253,6 +220,17 @@ def _mark_best(rows: list[Row], keys: list[str], groups: list[Any]) -> None:
                 c.bold = c.status == "value" and abs(c.mean - best) <= 1e-12 * max(1.0, abs(best))
 
 
+def unavailable_notes(blocks: list[tuple[str, list[Row]]], keys: list[str]) -> list[str]:
+    """One "unavailable: <metric>: <reason>" line per metric shown as unavailable somewhere."""
+    reasons: dict[str, str] = {}
+    for _, rows in blocks:
+        for row in rows:
+            for (_, key), c in row.cells.items():
+                if c.status == "unavailable" and key in keys:
+                    reasons.setdefault(COLUMNS[key][0], c.reason)
+    return [f"unavailable: {metric}: {reason[:240]}" for metric, reason in reasons.items()]
+
+
 def _table_notes(collection, jobs, blocks, keys, spec) -> list[str]:
     notes = ["mean ± standard error of the mean across videos (set metrics FID/VFID: one value over all "
              "frames/clips); best per dataset and column in bold."]
@@ -262,14 +240,7 @@ def _table_notes(collection, jobs, blocks, keys, spec) -> list[str]:
                      "frame-wise row has no value (the paper's '-').")
     if any(c.n_inf for c in cells):
         notes.append("†: some videos gave an infinite value (identical patches) and were left out of that cell.")
-    reasons = {}
-    for _, rows in blocks:
-        for r in rows:
-            for (_, key), c in r.cells.items():
-                if c.status == "unavailable" and key in keys:
-                    reasons.setdefault(COLUMNS[key][0], c.reason)
-    for metric, reason in reasons.items():
-        notes.append(f"unavailable: {metric}: {reason[:240]}")
+    notes += unavailable_notes(blocks, keys)
     if any(c.status == "not_computed" for c in cells):
         notes.append("n/a: metric not computed in that run (e.g. run with metrics=paper).")
     metric_notes = list(dict.fromkeys(metric_note(collection.results.get(j, {})) for j in jobs["job"]))

@@ -123,6 +123,7 @@ def test_grid_report_table_selection_and_plots(tmp_path):
     saved = json.loads((tmp_path / "selection.json").read_text())
     assert saved["selections"][1]["proxy"] is True
     assert saved["selections"][1]["selected"]["job"] == sels[1].selected["job"]
+    assert saved["selections"][1]["selected"]["c"] == sels[1].selected["c"] == 3  # numbers stay numbers
 
     assert main([str(root), "--out", str(tmp_path / "rep")]) == 0  # auto -> grid
     names = {p.name for p in (tmp_path / "rep").iterdir()}
