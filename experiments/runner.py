@@ -10,6 +10,7 @@ per-video feature files, so a resumed run needs no recomputation.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import time
 from pathlib import Path
@@ -67,9 +68,15 @@ def build_metrics(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, str]]:
     options = OmegaConf.to_container(cfg.metrics.options, resolve=True) if cfg.metrics.options else {}
     optional = set(cfg.metrics.optional or [])
     built, unavailable = {}, {}
+    shared = {"weights_dir": cfg.paths.weights_dir, "device": str(cfg.device),
+              "cache_dir": str(Path(cfg.paths.cache_dir))}
     for name in cfg.metrics.names:
+        cls = metric_class(name)
+        accepted = inspect.signature(cls.__init__).parameters
+        kwargs = {k: v for k, v in shared.items() if k in accepted and v is not None}
+        kwargs.update(options.get(name, {}))
         try:
-            built[name] = metric_class(name)(**options.get(name, {}))
+            built[name] = cls(**kwargs)
         except (WeightsError, MetricUnavailable) as exc:
             if name not in optional:
                 raise
