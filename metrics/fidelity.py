@@ -23,7 +23,6 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from hypercon.checks import check_frames, composite
@@ -32,7 +31,7 @@ from metrics.base import EvalVideo, MetricUnavailable, VideoMetric
 WIN = 7
 K1, K2 = 0.01, 0.03
 INF_POLICIES = ("clip", "keep")
-CHUNK = 8
+CHUNK = 4
 
 
 def clip_inf(values: np.ndarray | Tensor | list[float]) -> np.ndarray:
@@ -88,12 +87,17 @@ def ssim_from_moments(mu_x: Tensor, mu_y: Tensor, mu_xx: Tensor, mu_yy: Tensor, 
 
 
 def box_mean(x: Tensor, win: int = WIN) -> Tensor:
-    """Mean over every ``win×win`` window fully inside ``x`` ``[..., H, W]`` → ``[..., H−win+1, W−win+1]``."""
-    lead = x.shape[:-2]
-    flat = x.reshape(-1, 1, *x.shape[-2:])
-    rows = F.avg_pool2d(flat, kernel_size=(win, 1), stride=1)
-    out = F.avg_pool2d(rows, kernel_size=(1, win), stride=1)
-    return out.reshape(*lead, *out.shape[-2:])
+    """Mean over every ``win×win`` window fully inside ``x`` ``[..., H, W]`` → ``[..., H−win+1, W−win+1]``
+    (separable: ``win`` shifted slices summed along each axis; float sums of ``win`` terms, like scipy's
+    ``uniform_filter`` that skimage uses)."""
+    w_out, h_out = x.shape[-1] - win + 1, x.shape[-2] - win + 1
+    rows = x[..., :w_out].clone()
+    for k in range(1, win):
+        rows += x[..., k : k + w_out]
+    out = rows[..., :h_out, :].clone()
+    for k in range(1, win):
+        out += rows[..., k : k + h_out, :]
+    return out.div_(win * win)
 
 
 def ssim_frames(x: Tensor, y: Tensor, data_range: float = 1.0) -> Tensor:
@@ -104,8 +108,16 @@ def ssim_frames(x: Tensor, y: Tensor, data_range: float = 1.0) -> Tensor:
     if min(x.shape[-2:]) < WIN:
         raise ValueError(f"ssim_frames: frames of {x.shape[-1]}x{x.shape[-2]} are smaller than the {WIN}x{WIN} window")
     x, y = x.float(), y.float()
-    mu = [box_mean(t) for t in (x, y, x * x, y * y, x * y)]
-    s_map = ssim_from_moments(*mu, data_range=data_range)
+    c1, c2 = (K1 * data_range) ** 2, (K2 * data_range) ** 2
+    cov_norm = WIN * WIN / (WIN * WIN - 1.0)
+    mu_x, mu_y = box_mean(x), box_mean(y)
+    # the formula of ssim_from_moments, in place (frames are large: fewer full-size temporaries)
+    vx = box_mean(x * x).addcmul_(mu_x, mu_x, value=-1).mul_(cov_norm)
+    vy = box_mean(y * y).addcmul_(mu_y, mu_y, value=-1).mul_(cov_norm)
+    num = box_mean(x * y).addcmul_(mu_x, mu_y, value=-1).mul_(2 * cov_norm).add_(c2)  # 2·σxy + C2
+    num.mul_(torch.mul(mu_x, mu_y).mul_(2).add_(c1))
+    den = mu_x.square_().add_(mu_y.square_()).add_(c1).mul_(vx.add_(vy).add_(c2))
+    s_map = num.div_(den)
     return s_map.flatten(2).mean(dim=2, dtype=torch.float64).mean(dim=1)
 
 

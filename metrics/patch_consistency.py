@@ -91,12 +91,14 @@ def best_patch_psnr(a_patch: Tensor, region: Tensor, data_range: float = 1.0) ->
     return float(10.0 * torch.log10(data_range**2 / mse))  # mse = 0 → +inf
 
 
-def _band(patch: int, device) -> Tensor:
-    """``[n, P]`` window-average matrix: row p averages entries p … p+6 (n = P − 6)."""
+def _band(patch: int, device, dtype) -> Tensor:
+    """``[n, P]`` 0/1 window matrix: row p sums entries p … p+6 (n = P − 6). Weights stay exact; the
+    sums are divided by 49 once (a rounded 1/7 weight would bias every cross term by ~1e-7, which SSIM
+    amplifies by up to 2/C2 in flat areas)."""
     n = patch - WIN + 1
     idx = torch.arange(patch, device=device)
     start = torch.arange(n, device=device)[:, None]
-    return ((idx >= start) & (idx < start + WIN)).float() / WIN
+    return ((idx >= start) & (idx < start + WIN)).to(dtype)
 
 
 def best_patch_ssim(a_patch: Tensor, region: Tensor, data_range: float = 2.0) -> float:
@@ -111,24 +113,26 @@ def best_patch_ssim(a_patch: Tensor, region: Tensor, data_range: float = 2.0) ->
     ny, nx, n = hr - patch + 1, wr - patch + 1, patch - WIN + 1
     c1, c2 = (K1 * data_range) ** 2, (K2 * data_range) ** 2
     cov_norm = WIN * WIN / (WIN * WIN - 1.0)
-    a, r = a_patch.float(), region.float()
-    band = _band(patch, a.device)
-    ux, uxx = box_mean(a), box_mean(a * a)
-    uy_r, uyy_r = box_mean(r), box_mean(r * r)
+    dtype = torch.float64 if a_patch.dtype == torch.float64 else torch.float32
+    a, r = a_patch.to(dtype), region.to(dtype)
+    band = _band(patch, a.device, dtype)
+    # layout [row, channel, col, ...] throughout, so that every per-offset slice below is contiguous
+    ux, uxx = box_mean(a).transpose(0, 1), box_mean(a * a).transpose(0, 1)  # [py, C, px]
+    uy_r, uyy_r = box_mean(r).transpose(0, 1), box_mean(r * r).transpose(0, 1)  # [hr-6, C, wr-6]
     vy_r, uy2_r = cov_norm * (uyy_r - uy_r * uy_r), uy_r * uy_r
-    vx_c2 = (cov_norm * (uxx - ux * ux) + c2)[:, :, None, :]  # [C, py, 1, px]
+    vx_c2 = (cov_norm * (uxx - ux * ux) + c2)[:, :, None, :]  # [py, C, 1, px]
     ux2_c1 = (ux * ux + c1)[:, :, None, :]
-    ux_b = ux[:, :, None, :]
-    rows = r.unfold(2, patch, 1).contiguous()  # [C, hr, nx, P]: rows[c,k,dx,j] = r[c,k,dx+j]
-    a_band = (a[:, :, :, None] * band.t()[None, None]).reshape(c * patch, patch, n)  # A[c,i,j]·[px ≤ j < px+7]/7
+    ux_b = ux[:, :, None, :].contiguous()
+    rows = r.unfold(2, patch, 1).transpose(0, 1).contiguous()  # [hr, C, nx, P]: r[c, k, dx + j]
+    a_band = (a.transpose(0, 1)[:, :, :, None] * band.t()[None, None]).reshape(patch * c, patch, n)  # A·[px ≤ j < px+7]
     scores = torch.empty(ny, nx, dtype=torch.float64, device=a.device)
-    prod, den1, den2 = (torch.empty(c, n, nx, n, device=a.device) for _ in range(3))
+    prod, den1, den2 = (torch.empty(n, c, nx, n, device=a.device, dtype=dtype) for _ in range(3))
     for dy in range(ny):
-        row_box = torch.bmm(rows[:, dy : dy + patch].reshape(c * patch, nx, patch), a_band)  # [C·i, dx, px]
-        uxy = torch.matmul(band, row_box.view(c, patch, nx * n)).view(c, n, nx, n)  # [C, py, dx, px]
-        uy = uy_r[:, dy : dy + n].unfold(2, n, 1)  # [C, py, dx, px] views
-        uy2 = uy2_r[:, dy : dy + n].unfold(2, n, 1)
-        vy = vy_r[:, dy : dy + n].unfold(2, n, 1)
+        row_box = torch.bmm(rows[dy : dy + patch].view(patch * c, nx, patch), a_band)  # [i·C, dx, px]
+        uxy = torch.mm(band, row_box.view(patch, c * nx * n)).view(n, c, nx, n).div_(WIN * WIN)  # [py, C, dx, px]
+        uy = uy_r[dy : dy + n].unfold(2, n, 1)  # [py, C, dx, px] views
+        uy2 = uy2_r[dy : dy + n].unfold(2, n, 1)
+        vy = vy_r[dy : dy + n].unfold(2, n, 1)
         torch.mul(ux_b, uy, out=prod)
         uxy.sub_(prod).mul_(2 * cov_norm).add_(c2)  # 2·σxy + C2
         prod.mul_(2).add_(c1)  # 2·μx·μy + C1
@@ -136,7 +140,7 @@ def best_patch_ssim(a_patch: Tensor, region: Tensor, data_range: float = 2.0) ->
         torch.add(ux2_c1, uy2, out=den1)
         torch.add(vx_c2, vy, out=den2)
         uxy.div_(den1.mul_(den2))
-        scores[dy] = uxy.sum(dim=(1, 3), dtype=torch.float64).mean(dim=0) / (n * n)
+        scores[dy] = uxy.sum(dim=(0, 3)).double().mean(dim=0) / (n * n)  # [C, dx] → [dx]
     return float(scores.max())
 
 

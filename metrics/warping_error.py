@@ -3,8 +3,8 @@ flow, differs from frame t of the output, away from occlusions.
 
 Default numerics reproduce Szeto's evaluation code (VIE, ``warp_error_computer.py``):
 
-* ``warped_t = resample(output[t+1], flow_fw[t])`` — bilinear, sample positions clamped to the border
-  (FlowNet2 ``Resample2d``; :func:`resample_border` reproduces it with exact pixel coordinates);
+* ``warped_t = warp(output[t+1], flow_fw[t])`` — bilinear, sample positions clamped to the border
+  (FlowNet2 ``Resample2d``; :func:`warp_border`, the rule of :func:`hypercon.warp.backward_warp`);
 * per pair: squared error averaged over the non-occluded pixel·channel entries (``averaging="vie"``;
   NaN when every pixel is occluded); per video: ``nanmean`` over pairs (such pairs dropped).
 
@@ -15,7 +15,7 @@ i.e. 3× the ``"mean"`` form; its result key gets the suffix ``_l2`` (and ``aver
 suffix ``_lai``) so values on different scales never share a column. Values are on [0,1] images.
 
 The masked variant (VIE ``warp_error_mask``) keeps only entries where a flow vector starts or ends in
-a hole: ``(1 − known_t) + resample(1 − known_{t+1}, flow_fw[t]) > 0``.
+a hole: ``(1 − known_t) + Resample2d(1 − known_{t+1}, flow_fw[t]) > 0`` (:func:`touches_hole`, exact).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import math
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from hypercon.checks import check_flow, check_frames, check_known
@@ -34,50 +35,66 @@ FORMS = ("mean", "l2")
 CHUNK = 8  # pairs per batch (bounds memory at 832×480)
 
 
-def resample_border(src: Tensor, flow: Tensor) -> Tensor:
-    """FlowNet2 ``Resample2d``: ``out(x) = src(x + flow(x))``, bilinear, corners clamped to the frame.
+def warp_border(src: Tensor, flow: Tensor) -> Tensor:
+    """``out(x) = src(x + flow(x))``, bilinear, samples clamped to the border (FlowNet2 ``Resample2d``).
 
-    Same values as :func:`hypercon.warp.backward_warp` with ``padding="border"``, but the sample
-    position is used in pixel units as is: ``grid_sample``'s normalisation leaks weights of ~1e-5 onto
-    neighbours of integer positions, which would flip the ``> 0`` hole test of the masked variant.
-
-    Args:
-        src: ``[B,C,H,W]`` float. flow: ``[B,2,H,W]`` pixels (dx, dy) on the output grid.
-
-    Returns:
-        ``[B,C,H,W]`` float, dtype of ``src``.
+    The rule of :func:`hypercon.warp.backward_warp` with ``padding="border"`` (one ``grid_sample`` call,
+    without the validity mask E_warp does not use). ``src`` ``[B,C,H,W]``, ``flow`` ``[B,2,H,W]`` pixels.
     """
-    check_flow(flow)
-    b, c, h, w = src.shape
-    xs = torch.arange(w, device=flow.device, dtype=flow.dtype).view(1, 1, w) + flow[:, 0]
-    ys = torch.arange(h, device=flow.device, dtype=flow.dtype).view(1, h, 1) + flow[:, 1]
-    x0, y0 = torch.floor(xs), torch.floor(ys)
-    ax, ay = (xs - x0)[:, None], (ys - y0)[:, None]
+    b, _, h, w = flow.shape
+    grid = torch.empty(b, h, w, 2, device=flow.device, dtype=flow.dtype)
+    xs = torch.arange(w, device=flow.device, dtype=flow.dtype)
+    ys = torch.arange(h, device=flow.device, dtype=flow.dtype).view(h, 1)
+    torch.add(flow[:, 0], xs, out=grid[..., 0]).mul_(2.0 / max(w - 1, 1)).sub_(1.0)
+    torch.add(flow[:, 1], ys, out=grid[..., 1]).mul_(2.0 / max(h - 1, 1)).sub_(1.0)
+    return F.grid_sample(src.to(flow.dtype), grid, mode="bilinear", padding_mode="border", align_corners=True)
+
+
+def touches_hole(hole: Tensor, flow: Tensor) -> Tensor:
+    """``Resample2d(hole, flow) > 0`` computed exactly: True where a bilinear corner with non-zero weight
+    lies in the hole. ``hole`` ``[B,1,H,W]`` bool; ``flow`` ``[B,2,H,W]`` pixels. Returns ``[B,1,H,W]`` bool.
+
+    With ``x + f(x) = x0 + αx`` (``x0`` integer, ``0 ≤ αx < 1``), the weights are ``(1−αx)(1−αy) > 0``,
+    ``αx(1−αy)``, ``(1−αx)αy``, ``αx·αy``; corner indices are clamped to the frame as in ``Resample2d``.
+    (``grid_sample`` leaks weights of ~1e-5 onto the neighbours of integer positions, so thresholding
+    its output at 0 would not reproduce the test.) Only pixels whose sample lands within one pixel of a
+    hole (found with one ``grid_sample`` of the 3×3-dilated hole) are tested exactly.
+    """
+    b, _, h, w = hole.shape
+    near = hole.clone()  # 3×3 dilation
+    near[..., 1:, :] |= hole[..., :-1, :]
+    near[..., :-1, :] |= hole[..., 1:, :]
+    rows = near.clone()
+    near[..., 1:] |= rows[..., :-1]
+    near[..., :-1] |= rows[..., 1:]
+    bi, _, yi, xi = torch.nonzero(warp_border(near.float(), flow) > 0.5, as_tuple=True)
+    out = torch.zeros_like(hole)
+    if bi.numel() == 0:
+        return out
+    px = xi.to(flow.dtype) + flow[bi, 0, yi, xi]
+    py = yi.to(flow.dtype) + flow[bi, 1, yi, xi]
+    x0, y0 = torch.floor(px), torch.floor(py)
+    frac_x, frac_y = px > x0, py > y0
     x0i, y0i = x0.long(), y0.long()
-    xl, xr = x0i.clamp(0, w - 1), (x0i + 1).clamp(0, w - 1)
-    yt, yb = y0i.clamp(0, h - 1), (y0i + 1).clamp(0, h - 1)
-    flat = src.reshape(b, c, h * w)
-
-    def gather(yy: Tensor, xx: Tensor) -> Tensor:
-        index = (yy * w + xx).view(b, 1, h * w).expand(b, c, h * w)
-        return flat.gather(2, index).view(b, c, h, w)
-
-    top = (1 - ax) * gather(yt, xl) + ax * gather(yt, xr)
-    bottom = (1 - ax) * gather(yb, xl) + ax * gather(yb, xr)
-    return ((1 - ay) * top + ay * bottom).to(src.dtype)
+    xl, xr = x0i.clamp(0, w - 1), (x0i + 1).clamp_(0, w - 1)
+    yt, yb = y0i.clamp(0, h - 1), (y0i + 1).clamp_(0, h - 1)
+    plane = hole[:, 0]
+    out[bi, 0, yi, xi] = (plane[bi, yt, xl] | (frac_x & plane[bi, yt, xr]) | (frac_y & plane[bi, yb, xl])
+                          | (frac_x & frac_y & plane[bi, yb, xr]))
+    return out
 
 
 def hole_flow_region(known: Tensor, flow_fw: Tensor) -> Tensor:
-    """Flow vectors that start or end in a hole: ``(1−known_t) + resample(1−known_{t+1}) > 0``.
+    """Flow vectors that start or end in a hole: ``(1−known_t) + Resample2d(1−known_{t+1}) > 0``.
 
     ``known`` ``[T,1,H,W]`` (1 = known); ``flow_fw`` ``[T-1,2,H,W]``. Returns ``[T-1,1,H,W]`` bool.
     """
-    hole = 1.0 - known.float()
+    hole = known < 0.5
     region = torch.empty(flow_fw.shape[0], 1, *flow_fw.shape[-2:], dtype=torch.bool, device=flow_fw.device)
     for i in range(0, flow_fw.shape[0], CHUNK):
         j = min(i + CHUNK, flow_fw.shape[0])
-        warped = resample_border(hole[i + 1 : j + 1].to(flow_fw.device), flow_fw[i:j].float())
-        region[i:j] = (hole[i:j].to(flow_fw.device) + warped) > 0
+        ends = touches_hole(hole[i + 1 : j + 1].to(flow_fw.device), flow_fw[i:j].float())
+        region[i:j] = hole[i:j].to(flow_fw.device) | ends
     return region
 
 
@@ -107,13 +124,14 @@ def warping_error(output: Tensor, flow_fw: Tensor, occluded: Tensor, averaging: 
     counts = torch.zeros(t - 1, dtype=torch.float64)
     for i in range(0, t - 1, CHUNK):
         j = min(i + CHUNK, t - 1)
-        warped = resample_border(output[i + 1 : j + 1].to(device).float(), flow_fw[i:j].float())
+        flow = flow_fw[i:j].to(device=device, dtype=torch.float32)
+        diff = warp_border(output[i + 1 : j + 1].to(device), flow).sub_(output[i:j].to(device))
         keep = ~occluded[i:j].to(device)
         if region is not None:
-            keep = keep & region[i:j].to(device)
-        sq = (warped - output[i:j].to(device).float()).square() * keep
-        sums[i:j] = sq.sum(dim=(1, 2, 3), dtype=torch.float64).cpu()
-        counts[i:j] = keep.sum(dim=(1, 2, 3), dtype=torch.float64).cpu() * c
+            keep &= region[i:j].to(device)
+        diff.square_().mul_(keep)  # float32 sums (pairwise), like numpy's nanmean on float32 in VIE
+        sums[i:j] = diff.sum(dim=(1, 2, 3)).double().cpu()
+        counts[i:j] = keep.sum(dim=(1, 2, 3)).double().cpu() * c
     scale = float(c) if form == "l2" else 1.0
     if averaging == "vie":
         return sums / counts * scale  # 0/0 → NaN: no valid entry

@@ -27,7 +27,7 @@ def _one_thread():
 
 def _direct(frames, positions, measure, ps=50, sw=20, symmetric=False, data_range=None):
     """VIE's loop, unvectorised, with skimage (HWC float32 patches)."""
-    f = frames.permute(0, 2, 3, 1).numpy().astype(np.float32)
+    f = frames.permute(0, 2, 3, 1).numpy()  # float32 as VIE (or float64 for the exact reference)
     out = []
     for t, (y, x) in enumerate(positions):
         a_patch = f[t][y : y + ps, x : x + ps]
@@ -48,10 +48,13 @@ def _direct(frames, positions, measure, ps=50, sw=20, symmetric=False, data_rang
 
 
 def _video_frames(t=3, h=70, w=80, seed=0):
-    """8-bit frames: a texture panning by (1, −2) px per frame, plus noise and a flat band."""
+    """8-bit frames: a texture panning by (1, −2) px per frame, plus noise, a flat band and a smooth
+    bright band (low local variance: SSIM's cross term is amplified by up to 2/C2 there)."""
     g = torch.Generator().manual_seed(seed)
     base = torch.rand(3, h + 2 * t, w + 4 * t, generator=g)
     base[:, :12] = 0.4  # flat region (cancellation-prone for SSIM)
+    smooth = torch.nn.functional.avg_pool2d(base[None, :, 12:40], 9, stride=1, padding=4)[0]
+    base[:, 12:40] = 0.6 + 0.3 * (smooth - 0.5)
     frames = torch.stack([base[:, i : i + h, 4 * t - 2 * i : 4 * t - 2 * i + w] for i in range(t)])
     frames = (frames + 0.02 * torch.randn(frames.shape, generator=g)).clamp(0, 1)
     return (frames * 255).round() / 255
@@ -84,6 +87,10 @@ def test_ssim_matches_unvectorised_skimage_data_range_2_and_1():
     ours = patch_consistency(frames, positions, "ssim").numpy()
     ref = _direct(frames, positions, "ssim")
     np.testing.assert_allclose(ours, ref, rtol=0, atol=1e-5)
+    ours64 = patch_consistency(frames.double(), positions, "ssim").numpy()  # same algorithm in float64
+    ref64 = _direct(frames.double(), positions, "ssim")
+    np.testing.assert_allclose(ours64, ref64, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(ours, ref64, rtol=0, atol=3e-6)  # float32 rounding only, like skimage's
     ours1 = patch_consistency(frames[:2], positions[:1], "ssim", search=6, data_range=1.0).numpy()
     ref1 = _direct(frames[:2], positions[:1], "ssim", sw=6, data_range=1.0)
     np.testing.assert_allclose(ours1, ref1, rtol=0, atol=1e-5)

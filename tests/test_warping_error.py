@@ -15,7 +15,8 @@ from metrics.warping_error import (
     WarpingError,
     hole_flow_region,
     reduce_pairs,
-    resample_border,
+    touches_hole,
+    warp_border,
     warping_error,
 )
 
@@ -57,20 +58,41 @@ class ShiftEstimator(FlowEstimator):
         return out
 
 
-def test_resample_border_matches_backward_warp_and_is_exact_on_integer_shifts():
+def _resample_np(src: np.ndarray, flow: np.ndarray) -> np.ndarray:
+    """Independent FlowNet2 Resample2d (float64): src [H,W], flow [H,W,2]; corner indices clamped."""
+    h, w = src.shape
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float64)
+    px, py = xs + flow[..., 0], ys + flow[..., 1]
+    x0, y0 = np.floor(px), np.floor(py)
+    ax, ay = px - x0, py - y0
+    xl, xr = np.clip(x0, 0, w - 1).astype(int), np.clip(x0 + 1, 0, w - 1).astype(int)
+    yt, yb = np.clip(y0, 0, h - 1).astype(int), np.clip(y0 + 1, 0, h - 1).astype(int)
+    top = (1 - ax) * src[yt, xl] + ax * src[yt, xr]
+    return (1 - ay) * top + ay * ((1 - ax) * src[yb, xl] + ax * src[yb, xr])
+
+
+def test_warp_border_is_backward_warp_with_border_padding():
     src = torch.rand(2, 3, 9, 11)
     flow = 3 * torch.randn(2, 2, 9, 11)
-    ours = resample_border(src, flow)
     ref, _ = backward_warp(src, flow, padding="border")
-    torch.testing.assert_close(ours, ref, atol=2e-5, rtol=0)
-    mask = torch.zeros(1, 1, 6, 8)
-    mask[..., 2:4, 3:5] = 1
-    shift = torch.zeros(1, 2, 6, 8)
-    shift[:, 0] = 1.0  # out(x) = mask(x + 1)
-    out = resample_border(mask, shift)
-    expected = torch.zeros_like(mask)
-    expected[..., 2:4, 2:4] = 1
-    assert torch.equal(out, expected)  # no ~1e-5 leaks onto neighbours
+    torch.testing.assert_close(warp_border(src, flow), ref, atol=1e-6, rtol=0)
+
+
+def test_touches_hole_is_exact_resample2d_above_zero():
+    rng = np.random.default_rng(0)
+    hole = rng.random((2, 1, 12, 15)) < 0.1
+    flow = rng.normal(0, 2, size=(2, 2, 12, 15)).astype(np.float32)
+    flow[0] = np.round(flow[0])  # integer flows: grid_sample would leak ~1e-5 onto the neighbours
+    flow[1, :, :6] = np.round(flow[1, :, :6]) + np.float32(0.5)
+    ours = touches_hole(torch.from_numpy(hole), torch.from_numpy(flow)).numpy()
+    for b in range(2):
+        ref = _resample_np(hole[b, 0].astype(np.float64), flow[b].transpose(1, 2, 0).astype(np.float64)) > 0
+        assert np.array_equal(ours[b, 0], ref)
+    big = torch.zeros(1, 1, 480, 832, dtype=torch.bool)
+    big[..., 100:200, 300:400] = True
+    still = torch.zeros(1, 2, 480, 832)
+    leaky = backward_warp(big.float(), still)[0] > 0
+    assert torch.equal(touches_hole(big, still), big) and leaky.sum() > big.sum()  # why touches_hole exists
 
 
 def test_consistent_pan_has_zero_error_and_error_grows_with_flicker():
@@ -78,7 +100,7 @@ def test_consistent_pan_has_zero_error_and_error_grows_with_flicker():
     occluded = occlusion_mask(flow, -flow, rule="ruder")  # ruder also drops samples leaving the frame
     assert occluded.float().mean() < 0.2
     clean = warping_error(frames, flow, occluded)
-    assert clean.abs().max() < 1e-12
+    assert clean.abs().max() < 1e-9
     values = []
     for delta in (0.0, 0.01, 0.02, 0.05, 0.1):
         sign = torch.tensor([(-1.0) ** i for i in range(frames.shape[0])]).view(-1, 1, 1, 1)
@@ -102,11 +124,11 @@ def test_warp_with_ground_truth_flow_reproduces_frames_away_from_occlusions():
     bw = torch.zeros(1, 2, h, w)
     bw[:, 0, top : top + size, left + step : left + step + size] = -step
     occluded = occlusion_mask(fw, bw, "lai")
-    warped = resample_border(f1[None], fw)
+    warped = warp_border(f1[None], fw)
     keep = ~occluded.expand(1, 3, h, w)
-    assert torch.equal(warped[keep], f0[None][keep])
+    torch.testing.assert_close(warped[keep], f0[None][keep], atol=1e-4, rtol=0)
     assert not torch.equal(warped[~keep], f0[None][~keep])  # the covered background really differs
-    assert warping_error(torch.stack([f0, f1]), fw, occluded).item() == 0.0
+    assert warping_error(torch.stack([f0, f1]), fw, occluded).item() < 1e-9  # grid_sample: ~1e-5 px leaks
 
 
 def test_vie_and_lai_averaging_and_l2_form_golden():
@@ -148,7 +170,7 @@ def test_wrappers_keys_options_and_errors():
     frames, flow = _pan(t=4)
     occluded = occlusion_mask(flow, -flow, "ruder")
     video = _video(frames, flow, occluded, rule="ruder")
-    assert WarpingError(occlusion_rule="ruder").compute(video)["ewarp"] < 1e-12
+    assert WarpingError(occlusion_rule="ruder").compute(video)["ewarp"] < 1e-9
     keys = WarpingError(occlusion_rule=None, averaging="lai", form="l2").compute(video)
     assert list(keys) == ["ewarp_lai_l2"]
     with pytest.raises(ValueError, match="rule"):
@@ -187,8 +209,9 @@ def test_source_motion_cache_computes_once_and_round_trips(tmp_path):
     est.calls = 0
     first = cache.get("set/video", frames, est, rule="lai")
     assert est.calls > 0
+    assert cache.get("set/video", frames, est, rule="lai") is first  # kept in memory for the next metric
     est.calls = 0
-    second = cache.get("set/video", frames, est, rule="lai")
+    second = SourceMotionCache(tmp_path).get("set/video", frames, est, rule="lai")  # read from disk
     assert est.calls == 0
     assert torch.equal(first.flow_fw, second.flow_fw) and torch.equal(first.occluded, second.occluded)
     assert torch.equal(first.occluded, direct.occluded) and second.rule == "lai"

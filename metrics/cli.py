@@ -1,0 +1,231 @@
+"""``python -m metrics``: evaluate saved output frames against their source video, without Hydra.
+
+    python -m metrics --pred OUT --source SRC [--gt GT] [--mask MASKS] [--reference REF] \\
+        --metrics ewarp,cpsnr,cssim [--flow dis] [--cache DIR] [--set ewarp.averaging=lai] --out results.json
+
+Each DIR holds one sub-folder of frames per video (videos = the sub-folders of ``--pred``, matched by
+name in the other folders), or is itself a single folder of frames (one video, named after it). Frames
+are read with :func:`hypercon.io.frames.read_frames`, masks with :func:`hypercon.io.frames.read_masks`
+(``--mask-polarity hole``: white marks the hole, as DAVIS / ProPainter; ``known``: white = known, as the
+masks this project writes). The source video defines the motion (E_warp's flow + occlusion, computed
+once with ``--flow`` and cached in ``--cache``; a temporary cache otherwise, so values are identical
+either way). Metrics run through :func:`metrics.evaluate.evaluate_videos`, the loop the runner uses.
+Prints one table row per video and mean ± SEM; writes per-video values, aggregates and provenance.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import importlib
+import inspect
+import json
+import logging
+import os
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("metrics.cli")
+
+#: ``--flow`` names → (class, constructor arguments); the same choices as conf/flow/*.yaml
+FLOW_ESTIMATORS: dict[str, tuple[str, dict[str, Any]]] = {
+    "dis": ("hypercon.flow.dis.DISFlow", {}),
+    "dis_fine": ("hypercon.flow.dis.DISFlow", {"preset": "fine"}),
+    "farneback": ("hypercon.flow.farneback.FarnebackFlow", {}),
+    "raft_small": ("hypercon.flow.raft.RAFTFlow", {"size": "small"}),
+    "raft_large": ("hypercon.flow.raft.RAFTFlow", {"size": "large"}),
+    "pwcnet": ("hypercon.flow.pwcnet.PWCNetFlow", {}),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m metrics", description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--pred", required=True, help="output frames: folder of per-video folders, or one frame folder")
+    p.add_argument("--source", help="source video frames (defines the motion); default: --gt")
+    p.add_argument("--gt", help="ground-truth frames (inpainting: psnr/ssim)")
+    p.add_argument("--mask", help="mask frames (inpainting; composited before evaluation)")
+    p.add_argument("--mask-polarity", choices=("hole", "known"), default="hole",
+                   help="what white marks in --mask files (default: hole)")
+    p.add_argument("--reference", help="frame-wise output of the same image model (fidelity)")
+    p.add_argument("--metrics", required=True, help="comma-separated metric names (metrics/registry.py)")
+    p.add_argument("--set", action="append", default=[], metavar="NAME.KEY=VALUE",
+                   help="metric option, e.g. ewarp.averaging=lai (repeatable)")
+    p.add_argument("--flow", default="dis", help=f"flow estimator for the source motion: {', '.join(FLOW_ESTIMATORS)} "
+                   "or a class path (default: dis)")
+    p.add_argument("--occlusion-rule", choices=("lai", "ruder"), default="lai")
+    p.add_argument("--weights-dir", help="folder of pretrained weights (paper-tier flow estimators)")
+    p.add_argument("--device", default="cpu", help="device for flow and metrics (cpu, cuda)")
+    p.add_argument("--cache", help="folder for the source-motion cache (reused across runs)")
+    p.add_argument("--out", required=True, help="results JSON file")
+    p.add_argument("--log-level", default="INFO")
+    return p
+
+
+def parse_options(items: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """``["ewarp.averaging=lai", "cpsnr.seed_per_video=true"]`` → ``{"ewarp": {"averaging": "lai"}, …}``."""
+    out: dict[str, dict[str, Any]] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        name, dot, option = key.partition(".")
+        if not sep or not dot or not name or not option:
+            raise ValueError(f"--set {item!r}: expected NAME.KEY=VALUE, e.g. ewarp.averaging=lai")
+        lowered = raw.strip().lower()
+        if lowered in ("true", "false", "null", "none"):
+            value: Any = {"true": True, "false": False}.get(lowered)
+        else:
+            try:
+                value = ast.literal_eval(raw)
+            except (ValueError, SyntaxError):
+                value = raw
+        out.setdefault(name, {})[option] = value
+    return out
+
+
+def _has_frames(folder: Path) -> bool:
+    from hypercon.io.frames import FRAME_EXTENSIONS
+
+    return any(p.is_file() and p.suffix.lower() in FRAME_EXTENSIONS for p in folder.iterdir())
+
+
+def discover_videos(pred: Path) -> list[tuple[str, bool]]:
+    """``[(video name, single)]``: the sub-folders of ``pred`` (sorted), or ``pred`` itself if it holds frames."""
+    from hypercon.io.frames import natural_key
+
+    if not pred.is_dir():
+        raise FileNotFoundError(f"--pred {pred}: not a folder")
+    if _has_frames(pred):
+        return [(pred.name, True)]
+    names = sorted((p.name for p in pred.iterdir() if p.is_dir() and not p.name.startswith(".")), key=natural_key)
+    if not names:
+        raise ValueError(f"--pred {pred}: holds neither frames nor per-video sub-folders")
+    return [(n, False) for n in names]
+
+
+def _video_dir(root: Path, name: str, single: bool, what: str) -> Path:
+    folder = root if single else root / name
+    if not folder.is_dir():
+        raise FileNotFoundError(f"--{what} {root}: no folder for video {name!r} (expected {folder})")
+    return folder
+
+
+def make_flow(name: str, device: str = "cpu", weights_dir: str | None = None) -> Any:
+    """A flow estimator by ``--flow`` name (:data:`FLOW_ESTIMATORS`) or by class path."""
+    path, kwargs = FLOW_ESTIMATORS.get(name, (name, {}))
+    module, _, cls_name = path.rpartition(".")
+    if not module:
+        raise ValueError(f"--flow {name!r}: unknown; choose one of {', '.join(FLOW_ESTIMATORS)} or give a class path")
+    cls = getattr(importlib.import_module(module), cls_name)
+    params = inspect.signature(cls).parameters
+    kwargs = dict(kwargs)
+    if "device" in params:
+        kwargs["device"] = device
+    if "weights_dir" in params and weights_dir:
+        kwargs["weights_dir"] = weights_dir
+    return cls(**kwargs)
+
+
+def load_videos(args: argparse.Namespace, flow: Any, cache: Any) -> Iterator:
+    """Yield one :class:`metrics.base.EvalVideo` per video (frames read lazily, one video at a time)."""
+    from hypercon.io.frames import read_frames, read_masks
+    from metrics.base import EvalVideo
+
+    pred = Path(args.pred)
+    source_root = Path(args.source or args.gt)
+    for name, single in discover_videos(pred):
+        output = read_frames(_video_dir(pred, name, single, "pred"))
+        source = read_frames(_video_dir(source_root, name, single, "source"))
+        gt = read_frames(_video_dir(Path(args.gt), name, single, "gt")) if args.gt else None
+        reference = read_frames(_video_dir(Path(args.reference), name, single, "reference")) if args.reference else None
+        known = (read_masks(_video_dir(Path(args.mask), name, single, "mask"), polarity=args.mask_polarity)
+                 if args.mask else None)
+        for what, frames in (("source", source), ("gt", gt), ("reference", reference), ("mask", known)):
+            if frames is not None and (frames.shape[0] != output.shape[0] or frames.shape[-2:] != output.shape[-2:]):
+                raise ValueError(f"video {name!r}: --{what} has {frames.shape[0]} frames of "
+                                 f"{frames.shape[-1]}x{frames.shape[-2]}, --pred has {output.shape[0]} of "
+                                 f"{output.shape[-1]}x{output.shape[-2]}")
+
+        def motion(source=source, name=name):
+            return cache.get(name, source, flow, rule=args.occlusion_rule)
+
+        yield EvalVideo(name=name, output=output, source=source, known=known, gt=gt, reference=reference,
+                        source_motion=motion, flow_name=str(getattr(flow, "name", args.flow)))
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
+
+
+def format_table(results: dict[str, Any]) -> str:
+    """Per-video rows plus a ``mean ± sem`` row (tabulate, plain text)."""
+    from tabulate import tabulate
+
+    keys = list(results["aggregate"])
+    arrows = {k: ("↑" if results["higher_is_better"].get(k, False) else "↓") for k in keys}
+    rows = [[r["video"], *[_fmt(r["metrics"][k]) if k in r["metrics"] else "n/a" for k in keys]]
+            for r in results["videos"]]
+
+    def fmt(agg: dict[str, Any]) -> str:
+        if agg["mean"] is None:
+            return "n/a"
+        return _fmt(agg["mean"]) + (f" ± {agg['sem']:.2g}" if agg["sem"] is not None else "")
+
+    rows.append([f"mean ± sem (n={len(results['videos'])})", *[fmt(results["aggregate"][k]) for k in keys]])
+    table = tabulate(rows, headers=["video", *[f"{k} {arrows[k]}" for k in keys]], disable_numparse=True)
+    if results["unavailable"]:
+        table += "\nunavailable: " + "; ".join(f"{k}: {v}" for k, v in results["unavailable"].items())
+    return table
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".json.tmp")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(data, fh, indent=2, default=str)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=getattr(logging, str(args.log_level).upper(), logging.INFO),
+                        format="%(levelname)s %(name)s: %(message)s")
+    if not args.source and not args.gt:
+        raise SystemExit("python -m metrics: give --source (or --gt, which then defines the motion)")
+    from experiments.provenance import git_state, package_versions
+    from metrics.evaluate import build_metrics, evaluate_videos
+    from metrics.source_motion import SourceMotionCache
+
+    names = [n.strip() for n in args.metrics.split(",") if n.strip()]
+    options = parse_options(args.set)
+    from metrics.registry import metric_class
+
+    for name in names:  # --device and --occlusion-rule reach the metrics that take them, unless --set
+        params = inspect.signature(metric_class(name)).parameters
+        if "device" in params:
+            options.setdefault(name, {}).setdefault("device", args.device)
+        if "occlusion_rule" in params:
+            options.setdefault(name, {}).setdefault("occlusion_rule", args.occlusion_rule)
+    metrics = build_metrics(names, options)
+    flow = make_flow(args.flow, args.device, args.weights_dir)
+    with tempfile.TemporaryDirectory(prefix="source_motion_") as tmp:
+        cache = SourceMotionCache(Path(args.cache) if args.cache else Path(tmp))
+        results = evaluate_videos(load_videos(args, flow, cache), names, metrics=metrics)
+    results["provenance"] = {
+        "command": ["python", "-m", "metrics", *(argv if argv is not None else sys.argv[1:])],
+        "inputs": {k: getattr(args, k) for k in ("pred", "source", "gt", "mask", "mask_polarity", "reference")},
+        "metric_flow": flow.provenance() if hasattr(flow, "provenance") else {"name": args.flow},
+        "occlusion_rule": args.occlusion_rule,
+        "code": git_state(),
+        "packages": package_versions(),
+    }
+    _write_json(Path(args.out), results)
+    sys.stdout.write(format_table(results) + "\n")
+    log.info("results written to %s", args.out)
+    return results
