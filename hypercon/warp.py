@@ -6,6 +6,8 @@ coordinates (``align_corners=True``). Warping frame b with ``flow_a_to_b`` align
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -21,6 +23,12 @@ def coords_grid(batch: int, height: int, width: int, device=None, dtype=torch.fl
         indexing="ij",
     )
     return torch.stack((xs, ys), dim=0)[None].expand(batch, 2, height, width)
+
+
+@lru_cache(maxsize=16)
+def _pixel_grid(height: int, width: int, device: torch.device, dtype: torch.dtype) -> Tensor:
+    """Cached ``[1,2,H,W]`` pixel coordinates (the warp's hot path rebuilds nothing per call)."""
+    return coords_grid(1, height, width, device=device, dtype=dtype).contiguous()
 
 
 def backward_warp(
@@ -45,7 +53,7 @@ def backward_warp(
     if src.ndim != 4 or src.shape[0] != flow.shape[0] or src.shape[-2:] != flow.shape[-2:]:
         raise ValueError(f"src {tuple(src.shape)} and flow {tuple(flow.shape)} must be [B,C,H,W] / [B,2,H,W] alike")
     b, _, h, w = flow.shape
-    pos = coords_grid(b, h, w, device=flow.device, dtype=flow.dtype) + flow
+    pos = _pixel_grid(h, w, flow.device, flow.dtype) + flow
     px, py = pos[:, 0], pos[:, 1]
     valid = (px >= 0) & (px <= w - 1) & (py >= 0) & (py <= h - 1)
     gx = 2.0 * px / max(w - 1, 1) - 1.0
