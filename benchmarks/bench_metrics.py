@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -34,7 +35,8 @@ from metrics.source_motion import SourceMotionCache
 log = logging.getLogger("bench_metrics")
 
 
-def synthetic_video(frames: int, height: int, width: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def synthetic_video(frames: int, height: int, width: int,
+                    seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """``(source, output, known)``: a panned natural image with a moving square, a flickering copy, a hole."""
     from skimage.data import astronaut
 
@@ -105,9 +107,10 @@ def main(argv=None) -> dict:
         rows.append(["temporal metrics + cached flow, total", *temporal])
     meta = {"frames": args.frames, "size": [args.width, args.height], "torch_threads": torch.get_num_threads(),
             "device": args.device, "flow": flow.provenance()}
-    print(f"{args.frames} frames {args.width}x{args.height}, torch threads {meta['torch_threads']}, device {args.device}")
-    print(tabulate(rows, headers=["step", "wall s", "CPU s"], floatfmt=".2f"))
-    print("values:", ", ".join(f"{k}={v:.6g}" for k, v in values.items()))
+    sys.stdout.write(f"{args.frames} frames {args.width}x{args.height}, torch threads {meta['torch_threads']}, "
+                     f"device {args.device}\n")
+    sys.stdout.write(tabulate(rows, headers=["step", "wall s", "CPU s"], floatfmt=".2f") + "\n")
+    sys.stdout.write("values: " + ", ".join(f"{k}={v:.6g}" for k, v in values.items()) + "\n")
     result = {"meta": meta, "seconds": {r[0]: {"wall": r[1], "cpu": r[2]} for r in rows}, "values": values}
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2, default=str))

@@ -48,14 +48,16 @@ def aggregate(values: Iterable[float | None], clip_inf: bool = False) -> dict[st
     return {"mean": mean, "sem": sem, "n": n}
 
 
-def build_metrics(metric_names: Sequence[str], metric_options: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
+def build_metrics(metric_names: Sequence[str],
+                  metric_options: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
     """Instantiate metrics through :func:`metrics.registry.metric_class` (``metric_class(name)(**opts)``)."""
     from metrics.registry import metric_class
 
     options = dict(metric_options or {})
     unknown = set(options) - set(metric_names)
     if unknown:
-        raise ValueError(f"options given for metrics not requested: {sorted(unknown)} (requested: {list(metric_names)})")
+        raise ValueError(f"options given for metrics not requested: {sorted(unknown)} "
+                         f"(requested: {list(metric_names)})")
     return {name: metric_class(name)(**dict(options.get(name) or {})) for name in metric_names}
 
 

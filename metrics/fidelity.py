@@ -104,7 +104,8 @@ def ssim_frames(x: Tensor, y: Tensor, data_range: float = 1.0) -> Tensor:
     """SSIM per frame ``[N]`` float64, equal to ``skimage.metrics.structural_similarity(x_n, y_n,
     channel_axis=-1, data_range=data_range)`` (HWC) for each frame of ``x``, ``y`` ``[N,C,H,W]``."""
     if x.shape != y.shape or x.ndim != 4:
-        raise ValueError(f"ssim_frames: need two [N,C,H,W] tensors of one shape, got {tuple(x.shape)}, {tuple(y.shape)}")
+        raise ValueError(f"ssim_frames: need two [N,C,H,W] tensors of one shape, got {tuple(x.shape)}, "
+                         f"{tuple(y.shape)}")
     if min(x.shape[-2:]) < WIN:
         raise ValueError(f"ssim_frames: frames of {x.shape[-1]}x{x.shape[-2]} are smaller than the {WIN}x{WIN} window")
     x, y = x.float(), y.float()
@@ -122,7 +123,8 @@ def ssim_frames(x: Tensor, y: Tensor, data_range: float = 1.0) -> Tensor:
 
 
 def _per_frame(fn, x: Tensor, y: Tensor, device: str, **kwargs: Any) -> Tensor:
-    out = [fn(x[i : i + CHUNK].to(device), y[i : i + CHUNK].to(device), **kwargs).cpu() for i in range(0, len(x), CHUNK)]
+    out = [fn(x[i : i + CHUNK].to(device), y[i : i + CHUNK].to(device), **kwargs).cpu()
+           for i in range(0, len(x), CHUNK)]
     return torch.cat(out)
 
 

@@ -42,7 +42,8 @@ SEED = 1234
 MEASURES = ("psnr", "ssim")
 
 
-def draw_positions(rng: np.random.Generator, num_pairs: int, height: int, width: int, patch_size: int = 50) -> np.ndarray:
+def draw_positions(rng: np.random.Generator, num_pairs: int, height: int, width: int,
+                   patch_size: int = 50) -> np.ndarray:
     """Top-left ``(y, x)`` of the patch in frame t for each pair ``[num_pairs, 2]`` int64, drawn as VIE:
     per pair ``rng.integers(H − P)`` then ``rng.integers(W − P)``."""
     if height <= patch_size or width <= patch_size:
@@ -124,7 +125,8 @@ def best_patch_ssim(a_patch: Tensor, region: Tensor, data_range: float = 2.0) ->
     ux2_c1 = (ux * ux + c1)[:, :, None, :]
     ux_b = ux[:, :, None, :].contiguous()
     rows = r.unfold(2, patch, 1).transpose(0, 1).contiguous()  # [hr, C, nx, P]: r[c, k, dx + j]
-    a_band = (a.transpose(0, 1)[:, :, :, None] * band.t()[None, None]).reshape(patch * c, patch, n)  # A·[px ≤ j < px+7]
+    # a_band[(i, c), j, px] = A[c, i, j] · [px ≤ j < px+7]
+    a_band = (a.transpose(0, 1)[:, :, :, None] * band.t()[None, None]).reshape(patch * c, patch, n)
     scores = torch.empty(ny, nx, dtype=torch.float64, device=a.device)
     prod, den1, den2 = (torch.empty(n, c, nx, n, device=a.device, dtype=dtype) for _ in range(3))
     for dy in range(ny):
@@ -194,7 +196,8 @@ class PatchConsistency(VideoMetric):
         if patch_size < 1 or search < 1:
             raise ValueError(f"{self.name}: patch_size and search must be ≥ 1, got {patch_size}, {search}")
         self.patch_size, self.search, self.symmetric = int(patch_size), int(search), bool(symmetric)
-        self.seed, self.seed_per_video, self.inf_policy, self.device = int(seed), bool(seed_per_video), inf_policy, device
+        self.seed, self.seed_per_video = int(seed), bool(seed_per_video)
+        self.inf_policy, self.device = inf_policy, device
         self.data_range = float(data_range if data_range is not None else (1.0 if self.measure == "psnr" else 2.0))
         self.reset()
 
