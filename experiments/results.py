@@ -7,9 +7,9 @@ import io
 import logging
 from typing import Any
 
-from experiments.stats import mean_sem
 from experiments.store import RunStore, atomic_write_bytes, atomic_write_json
-from metrics.base import MetricUnavailable, SetMetric
+from metrics.base import SetMetric
+from metrics.evaluate import aggregate_rows, pool_set_metrics
 
 log = logging.getLogger(__name__)
 
@@ -18,24 +18,12 @@ def write_results(store: RunStore, videos: list[str], metrics: dict[str, Any], u
                   provenance: dict[str, Any], complete: bool) -> dict[str, Any]:
     """Collect the per-video records of ``videos``, pool set metrics, aggregate, write both files."""
     rows = [store.load_record(v) for v in videos]
-    keys: list[str] = []
-    for row in rows:
-        keys += [k for k in row["metrics"] if k not in keys]
-    aggregate = {k: mean_sem(r["metrics"].get(k) for r in rows) for k in keys}
-
-    set_values: dict[str, Any] = {}
-    unavailable = dict(unavailable)
-    for name, metric in metrics.items():
-        if not isinstance(metric, SetMetric) or not rows:
-            continue
-        missing = [v for v in videos if not store.features_path(v, name).is_file()]
-        if missing:
-            unavailable[name] = f"features missing for {len(missing)} video(s), e.g. {missing[0]}"
-            continue
-        try:
-            set_values.update(metric.compute([store.load_features(v, name) for v in videos]))
-        except MetricUnavailable as exc:
-            unavailable[name] = str(exc)
+    aggregate = aggregate_rows(rows)
+    keys = list(aggregate)
+    features = {name: [store.load_features(v, name) for v in videos if store.features_path(v, name).is_file()]
+                for name, metric in metrics.items() if isinstance(metric, SetMetric)}
+    set_values, set_unavailable = pool_set_metrics(metrics, features, len(rows))
+    unavailable = {**unavailable, **set_unavailable}
     for row in rows:
         for name, reason in row.get("unavailable", {}).items():
             unavailable.setdefault(name, reason)

@@ -25,7 +25,8 @@ from experiments.reference import ReferenceCache
 from experiments.store import RunStore, atomic_write_json
 from experiments.results import write_results
 from hypercon.checks import composite, frames_from_uint8, frames_to_uint8
-from metrics.base import EvalVideo, MetricUnavailable, SetMetric
+from metrics.base import EvalVideo
+from metrics.evaluate import evaluate_video
 
 log = logging.getLogger(__name__)
 
@@ -61,28 +62,21 @@ def result_config(cfg: DictConfig) -> dict[str, Any]:
 def build_metrics(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, str]]:
     """Instantiate the configured metrics. Required metrics that cannot run raise here, before any
     work; optional ones (``metrics.optional``) are recorded as unavailable with the reason."""
-    from metrics.registry import metric_class
-
-    from hypercon.weights import WeightsError
+    from metrics.evaluate import build_metrics as build
 
     options = OmegaConf.to_container(cfg.metrics.options, resolve=True) if cfg.metrics.options else {}
-    optional = set(cfg.metrics.optional or [])
-    built, unavailable = {}, {}
-    shared = {"weights_dir": cfg.paths.weights_dir, "device": str(cfg.device),
-              "cache_dir": str(Path(cfg.paths.cache_dir))}
-    for name in cfg.metrics.names:
-        cls = metric_class(name)
-        accepted = inspect.signature(cls.__init__).parameters
-        kwargs = {k: v for k, v in shared.items() if k in accepted and v is not None}
-        kwargs.update(options.get(name, {}))
-        try:
-            built[name] = cls(**kwargs)
-        except (WeightsError, MetricUnavailable) as exc:
-            if name not in optional:
-                raise
-            unavailable[name] = str(exc)
-            log.warning("metric %s unavailable: %s", name, exc)
-    return built, unavailable
+    common = {"weights_dir": cfg.paths.weights_dir, "device": str(cfg.device),
+              "cache_dir": str(Path(cfg.paths.cache_dir)), "occlusion_rule": str(cfg.metrics.occlusion_rule)}
+    return build(list(cfg.metrics.names), options, common=common, optional=cfg.metrics.optional or [])
+
+
+def _skip_in_metrics(metrics: dict[str, Any], record: dict[str, Any]) -> None:
+    """Let stateful metrics (VIE's patch consistency: one random stream per run, in video order) advance
+    past a video that an earlier, interrupted run already evaluated, so resuming changes no number."""
+    width, height = record["size"]
+    for metric in metrics.values():
+        if hasattr(metric, "skip_video"):
+            metric.skip_video(int(record["num_frames"]), int(height), int(width))
 
 
 def _needs_reference(metrics: dict[str, Any], method_name: str) -> bool:
@@ -135,6 +129,7 @@ def run(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
     for name in progress(names, desc=f"{method_name} on {cfg.dataset.name}", enabled=cfg.get("progress", None)):
         if not cfg.overwrite and store.is_complete(name, chash):
             log.info("%s: complete, skipped (overwrite=true recomputes)", name)
+            _skip_in_metrics(metrics, store.load_record(name))
             done.append(name)
             continue
         try:
@@ -209,14 +204,11 @@ def _run_video(cfg, name, dataset, method, metrics, eval_flow, store, chash, ref
             source_motion=lambda: motion_cache.get(motion_key, source, eval_flow, rule=str(cfg.metrics.occlusion_rule)),
             flow_name=eval_flow.name,
         )
-        for mname, metric in metrics.items():
-            try:
-                if isinstance(metric, SetMetric):
-                    store.save_features(name, mname, metric.features(video))
-                else:
-                    record["metrics"].update(metric.compute(video))
-            except MetricUnavailable as exc:
-                record["unavailable"][mname] = str(exc)
+        evaluated = evaluate_video(video, metrics)
+        for mname, arrays in evaluated["features"].items():
+            store.save_features(name, mname, arrays)
+        record["metrics"].update(evaluated["metrics"])
+        record["unavailable"].update(evaluated["unavailable"])
         record["timing_s"]["metrics"] = time.perf_counter() - t0
 
     record["complete"] = True

@@ -204,15 +204,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
 
     names = [n.strip() for n in args.metrics.split(",") if n.strip()]
     options = parse_options(args.set)
-    from metrics.registry import metric_class
-
-    for name in names:  # --device and --occlusion-rule reach the metrics that take them, unless --set
-        params = inspect.signature(metric_class(name)).parameters
-        if "device" in params:
-            options.setdefault(name, {}).setdefault("device", args.device)
-        if "occlusion_rule" in params:
-            options.setdefault(name, {}).setdefault("occlusion_rule", args.occlusion_rule)
-    metrics = build_metrics(names, options)
+    common = {"device": args.device, "occlusion_rule": args.occlusion_rule, "weights_dir": args.weights_dir}
+    metrics, _ = build_metrics(names, options, common=common)  # --set NAME.KEY=VALUE wins over common
     flow = make_flow(args.flow, args.device, args.weights_dir)
     with tempfile.TemporaryDirectory(prefix="source_motion_") as tmp:
         cache = SourceMotionCache(Path(args.cache) if args.cache else Path(tmp))

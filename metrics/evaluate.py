@@ -10,6 +10,7 @@ finite one, as VIE's ``summarize_quant_results.py`` does.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import math
 import time
@@ -49,8 +50,17 @@ def aggregate(values: Iterable[float | None], clip_inf: bool = False) -> dict[st
 
 
 def build_metrics(metric_names: Sequence[str],
-                  metric_options: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
-    """Instantiate metrics through :func:`metrics.registry.metric_class` (``metric_class(name)(**opts)``)."""
+                  metric_options: Mapping[str, Mapping[str, Any]] | None = None,
+                  common: Mapping[str, Any] | None = None,
+                  optional: Iterable[str] = ()) -> tuple[dict[str, Any], dict[str, str]]:
+    """Instantiate metrics through :func:`metrics.registry.metric_class`.
+
+    ``common`` keyword arguments (``device``, ``weights_dir``, ``cache_dir``, ``occlusion_rule`` …) reach
+    every metric whose constructor accepts them (None values are skipped); per-metric ``metric_options``
+    win. A metric in ``optional`` whose weights are missing is returned in the second dict as
+    ``{name: reason}`` (reported "unavailable"); any other failure raises here, before any work.
+    """
+    from hypercon.weights import WeightsError
     from metrics.registry import metric_class
 
     options = dict(metric_options or {})
@@ -58,7 +68,68 @@ def build_metrics(metric_names: Sequence[str],
     if unknown:
         raise ValueError(f"options given for metrics not requested: {sorted(unknown)} "
                          f"(requested: {list(metric_names)})")
-    return {name: metric_class(name)(**dict(options.get(name) or {})) for name in metric_names}
+    optional = set(optional)
+    built: dict[str, Any] = {}
+    unavailable: dict[str, str] = {}
+    for name in metric_names:
+        cls = metric_class(name)
+        accepted = inspect.signature(cls).parameters
+        kwargs = {k: v for k, v in (common or {}).items() if k in accepted and v is not None}
+        kwargs.update(options.get(name) or {})
+        try:
+            built[name] = cls(**kwargs)
+        except (WeightsError, MetricUnavailable) as exc:
+            if name not in optional:
+                raise
+            unavailable[name] = str(exc)
+            log.warning("metric %s unavailable: %s", name, exc)
+    return built, unavailable
+
+
+def evaluate_video(video: EvalVideo, metrics: Mapping[str, Any]) -> dict[str, Any]:
+    """Every metric on one video: ``{"metrics": {key: value}, "unavailable": {name: reason},
+    "features": {name: arrays} (set metrics), "timing_s": {name: seconds}}``."""
+    out: dict[str, Any] = {"metrics": {}, "unavailable": {}, "features": {}, "timing_s": {}}
+    for name, metric in metrics.items():
+        t0 = time.perf_counter()
+        try:
+            if isinstance(metric, SetMetric):
+                out["features"][name] = metric.features(video)
+            else:
+                out["metrics"].update(metric.compute(video))
+        except MetricUnavailable as exc:
+            out["unavailable"][name] = str(exc)
+            log.warning("%s: %s unavailable: %s", video.name, name, exc)
+        out["timing_s"][name] = time.perf_counter() - t0
+    return out
+
+
+def aggregate_rows(rows: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per-key aggregates over per-video rows (``row["metrics"]``), keys in first-seen order; +inf of
+    PSNR-type keys clipped as VIE does."""
+    keys: list[str] = []
+    for row in rows:
+        keys += [k for k in row["metrics"] if k not in keys]
+    return {k: aggregate((r["metrics"].get(k) for r in rows), clip_inf=k in INF_CLIPPED_KEYS) for k in keys}
+
+
+def pool_set_metrics(metrics: Mapping[str, Any], features: Mapping[str, Sequence[Any]],
+                     num_videos: int) -> tuple[dict[str, float], dict[str, str]]:
+    """Compute every set metric (FID, VFID) from its per-video features; missing features → unavailable."""
+    values: dict[str, float] = {}
+    unavailable: dict[str, str] = {}
+    for name, metric in metrics.items():
+        if not isinstance(metric, SetMetric) or num_videos == 0:
+            continue
+        feats = list(features.get(name, []))
+        if len(feats) != num_videos:
+            unavailable[name] = f"features missing for {num_videos - len(feats)} video(s)"
+            continue
+        try:
+            values.update(metric.compute(feats))
+        except MetricUnavailable as exc:
+            unavailable[name] = str(exc)
+    return values, unavailable
 
 
 def evaluate_videos(videos: Iterable[EvalVideo], metric_names: Sequence[str],
@@ -77,41 +148,23 @@ def evaluate_videos(videos: Iterable[EvalVideo], metric_names: Sequence[str],
         "aggregate": {key: {"mean","sem","n"}}, "set_metrics": {key: value},
         "unavailable": {name: reason}, "metrics": {name: provenance}, "higher_is_better": {key: bool}}``.
     """
-    built = dict(metrics) if metrics is not None else build_metrics(metric_names, metric_options)
+    built = dict(metrics) if metrics is not None else build_metrics(metric_names, metric_options)[0]
     rows: list[dict[str, Any]] = []
     features: dict[str, list] = {name: [] for name, m in built.items() if isinstance(m, SetMetric)}
     unavailable: dict[str, str] = {}
     for video in videos:
-        row: dict[str, Any] = {"video": video.name, "num_frames": int(video.output.shape[0]), "metrics": {},
-                               "unavailable": {}, "timing_s": {}}
-        for name, metric in built.items():
-            t0 = time.perf_counter()
-            try:
-                if isinstance(metric, SetMetric):
-                    features[name].append(metric.features(video))
-                else:
-                    row["metrics"].update(metric.compute(video))
-            except MetricUnavailable as exc:
-                row["unavailable"][name] = str(exc)
-                unavailable.setdefault(name, str(exc))
-                log.warning("%s: %s unavailable: %s", video.name, name, exc)
-            row["timing_s"][name] = time.perf_counter() - t0
-        rows.append(row)
-        log.info("%s: %s", video.name, ", ".join(f"{k}={v:.6g}" for k, v in row["metrics"].items()))
+        result = evaluate_video(video, built)
+        for name, arrays in result.pop("features").items():
+            features[name].append(arrays)
+        for name, reason in result["unavailable"].items():
+            unavailable.setdefault(name, reason)
+        rows.append({"video": video.name, "num_frames": int(video.output.shape[0]), **result})
+        log.info("%s: %s", video.name, ", ".join(f"{k}={v:.6g}" for k, v in result["metrics"].items()))
 
-    keys: list[str] = []
-    for row in rows:
-        keys += [k for k in row["metrics"] if k not in keys]
-    aggregates = {k: aggregate((r["metrics"].get(k) for r in rows), clip_inf=k in INF_CLIPPED_KEYS) for k in keys}
-    set_values: dict[str, float] = {}
-    for name, feats in features.items():
-        if len(feats) != len(rows):
-            unavailable.setdefault(name, f"features missing for {len(rows) - len(feats)} video(s)")
-            continue
-        try:
-            set_values.update(built[name].compute(feats))
-        except MetricUnavailable as exc:
-            unavailable[name] = str(exc)
+    aggregates = aggregate_rows(rows)
+    set_values, set_unavailable = pool_set_metrics(built, features, len(rows))
+    for name, reason in set_unavailable.items():
+        unavailable.setdefault(name, reason)
     higher: dict[str, bool] = {}
     for metric in built.values():
         higher.update(getattr(metric, "higher_is_better", {}) or {})

@@ -205,6 +205,13 @@ class PatchConsistency(VideoMetric):
         """Start the random sequence over (as a new VIE run would)."""
         self.rng = np.random.default_rng(self.seed)
 
+    def skip_video(self, num_frames: int, height: int, width: int) -> None:
+        """Advance the shared generator past a video evaluated earlier (a resumed run), drawing exactly
+        what :meth:`per_pair` would have drawn, so later videos get the same patches as in one pass."""
+        if self.seed_per_video or num_frames < 2 or height <= self.patch_size or width <= self.patch_size:
+            return
+        draw_positions(self.rng, num_frames - 1, height, width, self.patch_size)
+
     def options(self) -> dict[str, Any]:
         return {"patch_size": self.patch_size, "search": self.search, "symmetric": self.symmetric,
                 "seed": self.seed, "seed_per_video": self.seed_per_video, "inf_policy": self.inf_policy,

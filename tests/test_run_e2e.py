@@ -124,3 +124,15 @@ def test_cli_rejects_mistyped_override(tmp_path):
         cwd=tmp_path, capture_output=True, text=True, timeout=120,
     )
     assert proc.returncode != 0 and "window" in proc.stderr
+
+
+def test_resumed_run_gives_the_same_patch_consistency_as_one_pass(tmp_path):
+    """VIE draws C_PSNR patches from one random stream across videos: a resumed run must advance it
+    past the videos it skips."""
+    out = tmp_path / "run"
+    cfg = cfg_for(tmp_path, "method=framewise", "metrics.names=[cpsnr,cssim]")
+    first = run(cfg, out)
+    (out / "videos" / "synth-001" / "metrics.json").unlink()  # as if killed before the second video
+    resumed = run(cfg, out)
+    for key in ("cpsnr", "cssim"):
+        assert [r["metrics"][key] for r in resumed["videos"]] == [r["metrics"][key] for r in first["videos"]]
