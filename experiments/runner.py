@@ -189,14 +189,12 @@ def _run_video(cfg, name, dataset, method, metrics, eval_flow, store, chash, ref
 
     if metrics:
         t0 = time.perf_counter()
-        reference = None
+        reference = None  # frame-wise runs have none: fidelity to themselves is trivial (the paper's "-")
         if _needs_reference(metrics, str(cfg.method.name)):
             reference = reference_cache.get_or_compute(
                 key=_reference_key(cfg, name, frames_in),
                 compute=lambda: _framewise(cfg, frames_in, known),
             )
-        elif str(cfg.method.name) == "framewise":
-            reference = output
         source = sample.gt if sample.gt is not None else frames
         motion_key = f"{cfg.dataset.name}/{name}"
         video = EvalVideo(

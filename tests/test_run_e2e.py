@@ -34,6 +34,7 @@ def test_default_style_run_writes_results_with_provenance(tmp_path):
     assert results["complete"] and results["num_videos"] == 2
     for key in ("ewarp", "cpsnr", "cssim", "fidelity_psnr", "fidelity_ssim"):
         assert results["aggregate"][key]["n"] == 2, key
+    assert results["aggregate"]["fidelity_psnr"]["mean"] < 60  # a real comparison with the frame-wise output
     frames = sorted((out / "videos" / "synth-000" / "frames").glob("*.png"))
     assert len(frames) == 5
     prov = read_json(out / "provenance.json")
