@@ -161,17 +161,23 @@ def job_columns(results: dict[str, Any], job: str) -> dict[str, Any]:
 
 
 def component_note(results: dict[str, Any]) -> str:
-    """"tier offline: model kmeans_palette (offline); interp flow_linear (offline); …" for one job."""
+    """"hypercon (tier offline; i=2, c=5, d=1, pool=mean): model fst_engstrom (offline, style udnie, sha256
+    0cf7c0c32538); interp flow_linear (offline); flow dis (offline)" for one job."""
     prov = results.get("provenance", {}) or {}
     method = prov.get("method", {}) or {}
+    options = method.get("options", {}) or {}
+    settings = [f"{sym}={options[key]}" for sym, key in AXES.items() if key in options]
     parts = []
     for role, comp in (method.get("components", {}) or {}).items():
         text = f"{role} {comp.get('name')} ({comp.get('tier')}"
+        if (comp.get("options") or {}).get("style"):
+            text += f", style {comp['options']['style']}"
         weights = comp.get("weights") or {}
         if weights.get("sha256"):
             text += f", sha256 {str(weights['sha256'])[:12]}"
         parts.append(text + ")")
-    return f"tier {method.get('tier')}: " + ("; ".join(parts) if parts else "no components")
+    head = f"{method.get('name')} (tier {method.get('tier')}" + (f"; {', '.join(settings)})" if settings else ")")
+    return f"{head}: " + ("; ".join(parts) if parts else "no components")
 
 
 def metric_note(results: dict[str, Any]) -> str:

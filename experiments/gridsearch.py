@@ -169,8 +169,10 @@ def grid_table(collection: Collection, selections: list[Selection]) -> Table:
             note = component_note(collection.results.get(job["job"], {}))
             if note not in footnotes:
                 footnotes.append(note)
-            rows.append(Row(label, [footnotes.index(note) + 1],
-                            {(None, k): metric_cell(job, k) for k in keys}, [job["job"]]))
+            cells = {(None, k): metric_cell(job, k) for k in keys}
+            for cell in cells.values():
+                cell.job, cell.note = job["job"], footnotes.index(note) + 1
+            rows.append(Row(label, [footnotes.index(note) + 1], cells, [job["job"]]))
         mark_best(rows, keys, [None])
         blocks.append((sel.label(), rows))
     headers = {k: f"{COLUMNS[k][1]} {'↑' if higher_is_better(k) else '↓'}" for k in keys}

@@ -25,15 +25,15 @@ log = logging.getLogger("experiments.report")
 
 
 def choose_table(collection: Collection) -> str:
-    """``grid`` when some group has several HyperCon settings (i, c, d, pool), else ``table2`` for
-    inpainting, else ``table1``."""
+    """``grid`` when some group has several HyperCon settings of (i, c, d) for one method and pool (mean
+    and median alone are Table 2's two rows), else ``table2`` for inpainting, else ``table1``."""
     from experiments.gridsearch import GROUP_COLUMNS, grid_jobs
 
     jobs = grid_jobs(collection)
     if not jobs.empty:
-        cols = [c for c in GROUP_COLUMNS if c in jobs]
-        settings = jobs.astype({a: str for a in ("i", "c", "d", "pool")})
-        if settings.groupby(cols, dropna=False)[["i", "c", "d", "pool"]].nunique().max().max() > 1:
+        cols = [c for c in (*GROUP_COLUMNS, "method", "pool") if c in jobs]
+        settings = jobs.astype({a: str for a in ("i", "c", "d")})
+        if settings.groupby(cols, dropna=False)[["i", "c", "d"]].nunique().max().max() > 1:
             return "grid"
     return "table2" if (collection.jobs["task"] == "inpaint").any() else "table1"
 

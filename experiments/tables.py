@@ -22,7 +22,7 @@ COLUMNS: dict[str, tuple[str, str, bool, str, bool]] = {
     "fid": ("fid", "FID", False, ".2f", True),
     "vfid": ("vfid", "VFID", False, ".3f", True),
     "ewarp": ("ewarp", "E_warp", False, ".6f", False),
-    "ewarp_masked": ("ewarp_masked", "E_warp(holes)", False, ".6f", False),
+    "ewarp_masked": ("ewarp_masked", "E_warp holes", False, ".6f", False),
     "cpsnr": ("cpsnr", "C_PSNR", True, ".2f", False),
     "cssim": ("cssim", "C_SSIM", True, ".4f", False),
     "fidelity_psnr": ("fidelity", "PSNR vs frame-wise", True, ".2f", False),
@@ -82,6 +82,8 @@ class Cell:
     reason: str = ""
     bold: bool = False
     text: str = ""
+    job: str = ""  # the job behind the cell
+    note: int | None = None  # its footnote number
 
 
 @dataclass
@@ -189,7 +191,9 @@ def build_table(collection: Collection, spec: TableSpec | str, jobs: pd.DataFram
             if footnotes.index(note) + 1 not in row.notes:
                 row.notes.append(footnotes.index(note) + 1)
             for key in spec.metrics:
-                row.cells[(job[group_col] if group_col else None, key)] = metric_cell(job, key)
+                cell = metric_cell(job, key)
+                cell.job, cell.note = job["job"], footnotes.index(note) + 1
+                row.cells[(job[group_col] if group_col else None, key)] = cell
         blocks.append((str(dataset), [rows[k] for k in sorted(rows, key=_method_key)]))
 
     keys = [k for k in spec.metrics
@@ -228,7 +232,12 @@ def unavailable_notes(blocks: list[tuple[str, list[Row]]], keys: list[str]) -> l
             for (_, key), c in row.cells.items():
                 if c.status == "unavailable" and key in keys:
                     reasons.setdefault(COLUMNS[key][0], c.reason)
-    return [f"unavailable: {metric}: {reason[:240]}" for metric, reason in reasons.items()]
+    return [f"unavailable: {metric}: {_shorten(reason)}" for metric, reason in reasons.items()]
+
+
+def _shorten(text: str, limit: int = 300) -> str:
+    text = " ".join(str(text).split())  # one line (reasons may span several)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _table_notes(collection, jobs, blocks, keys, spec) -> list[str]:
@@ -316,14 +325,14 @@ def render_csv(table: Table) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(["dataset", "method", table.group_name or "group", "metric", "mean", "sem", "n", "n_inf",
-                     "status", "text", "best", "reason", "notes", "jobs"])
+                     "status", "text", "best", "reason", "components", "job"])
     for dataset, rows in table.blocks:
         for row in rows:
             for (g, key), c in row.cells.items():
                 if key in table.keys:
                     writer.writerow([dataset, row.label, "" if g is None else g, key, c.mean, c.sem, c.n, c.n_inf,
                                      c.status, c.text, int(c.bold), c.reason,
-                                     " | ".join(table.footnotes[n - 1] for n in row.notes), ";".join(row.jobs)])
+                                     table.footnotes[c.note - 1] if c.note else "", c.job])
     return buf.getvalue()
 
 

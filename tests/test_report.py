@@ -35,7 +35,8 @@ def make_job(root, name, *, method="hypercon", dataset="davis2016", task="style"
         "config_hash": config_hash, "seed": 0,
         "config": {"method": method_cfg, "dataset": {"name": dataset}, "task": {"name": task}, "model": model_cfg,
                    "metrics": {"occlusion_rule": "lai"}, "seed": 0},
-        "method": {"name": method, "tier": "offline", "components": components},
+        "method": {"name": method, "tier": "offline", "components": components,
+                   "options": {k: v for k, v in method_cfg.items() if k != "name"}},
         "metric_flow": {"name": "dis", "tier": "offline"},
         "metrics": {"ewarp": {"name": "ewarp", "tier": "offline"}},
         "unavailable_metrics": dict(unavailable or {}),
@@ -114,7 +115,7 @@ def test_markdown_has_layout_notes_and_provenance(style_sweep):
     assert "| davis2016 | kmeans_palette (frame-wise) [1] |" in md
     assert "**0.012000 ± 0.001155**" in md
     assert "unavailable: fid: weights 'fid_inception' not found" in md
-    assert "model kmeans_palette (offline)" in md and "interp flow_linear (offline)" in md
+    assert "hypercon (tier offline; i=2, c=5, d=1, pool=mean): model kmeans_palette (offline); interp flow_linear (offline)" in md
     assert "E_warp(dis) on source-video flow dis (offline)" in md
     assert "not available: FST-vcons" in md
 
@@ -150,6 +151,7 @@ def test_csv_long_format(style_sweep):
     assert float(hc["ewarp"]["mean"]) == pytest.approx(0.012) and hc["ewarp"]["best"] == "1"
     assert hc["fid"]["status"] == "unavailable" and "fid_inception" in hc["fid"]["reason"]
     assert int(hc["cpsnr"]["n"]) == 3
+    assert hc["ewarp"]["job"] == "method=hypercon" and hc["ewarp"]["components"].startswith("hypercon (tier offline")
 
 
 def test_inpaint_table2_layout_and_missing_methods(tmp_path):
@@ -159,7 +161,7 @@ def test_inpaint_table2_layout_and_missing_methods(tmp_path):
     make_job(root, "mean", task="inpaint", model="cxtattn", videos=gt, set_metrics={"fid": 18.5})
     make_job(root, "median", task="inpaint", model="cxtattn", pool="median", videos=gt, set_metrics={"fid": 17.7})
     col = collect(root)
-    assert choose_table(col) == "grid"  # two HyperCon settings (pool mean/median) on one dataset
+    assert choose_table(col) == "table2"  # mean and median are two rows, not a grid
     table = build_table(col, "table2")
     rows = table.blocks[0][1]
     assert [r.label for r in rows] == ["Cxtattn (frame-wise)", "HyperCon-mean", "HyperCon-median"]
@@ -175,7 +177,9 @@ def test_duplicate_labels_get_settings(tmp_path):
     root = tmp_path / "g"
     for c in (3, 5):
         make_job(root, f"c={c}", c=c, videos=HC)
-    rows = build_table(collect(root), "table1").blocks[0][1]
+    col = collect(root)
+    assert choose_table(col) == "grid"
+    rows = build_table(col, "table1").blocks[0][1]
     assert sorted(r.label for r in rows) == ["HyperCon-mean (c=3)", "HyperCon-mean (c=5)"]
 
 
