@@ -24,7 +24,7 @@ from typing import Any
 
 import pandas as pd
 
-from experiments.stats import mean_sem
+from metrics.evaluate import aggregate_rows
 from experiments.store import read_json
 
 log = logging.getLogger(__name__)
@@ -95,14 +95,11 @@ def load_job(job_dir: Path) -> dict[str, Any] | None:
             continue
         if record.get("complete") and record.get("config_hash") == provenance.get("config_hash"):
             rows.append(record)
-    keys: list[str] = []
-    for row in rows:
-        keys += [k for k in row.get("metrics", {}) if k not in keys]
     return {
         "complete": False,
         "num_videos": len(rows),
         "videos": rows,
-        "aggregate": {k: mean_sem(r["metrics"].get(k) for r in rows) for k in keys},
+        "aggregate": aggregate_rows(rows),
         "set_metrics": {},
         "unavailable": dict(provenance.get("unavailable_metrics", {}) or {}),
         "provenance": provenance,

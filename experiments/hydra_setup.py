@@ -5,6 +5,7 @@ Imported by ``run.py`` and by tests that compose the config, before composition.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 
@@ -18,7 +19,11 @@ def _dirname(override_dirname: str | None) -> str:
     text = (override_dirname or "").strip()
     if not text:
         return "default"
-    return re.sub(r"[^A-Za-z0-9=,._+\-\[\]]", "_", text)[:200]
+    safe = re.sub(r"[^A-Za-z0-9=,._+\-\[\]]", "_", text)
+    if len(safe) <= 180:
+        return safe
+    digest = hashlib.sha256(text.encode()).hexdigest()[:12]
+    return f"{safe[:160]}...{digest}"  # long override lists: a prefix to read, a hash to stay unique
 
 
 if not OmegaConf.has_resolver("hc.dirname"):

@@ -10,16 +10,17 @@ per-video feature files, so a resumed run needs no recomputation.
 
 from __future__ import annotations
 
-import inspect
 import logging
+import re
 import time
 from pathlib import Path
 from typing import Any
 
 import torch
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 
+from experiments.devices import hydra_job_num, job_device
 from experiments.provenance import config_hash, device_info, git_state, package_versions
 from experiments.reference import ReferenceCache
 from experiments.store import RunStore, atomic_write_json
@@ -56,7 +57,17 @@ def result_config(cfg: DictConfig) -> dict[str, Any]:
         container.pop(key, None)
     for key in ("root", "data_root", "cache_dir", "mask_dir", "manifest"):  # where data lives, not what it is
         container.get("dataset", {}).pop(key, None)
-    return container
+    return _same_device_kind(container)
+
+
+def _same_device_kind(node: Any) -> Any:
+    """``cuda:1`` → ``cuda`` in every ``device`` entry: which GPU a job ran on does not change results."""
+    if isinstance(node, dict):
+        return {k: (re.sub(r"^cuda:\d+$", "cuda", v) if k == "device" and isinstance(v, str) else _same_device_kind(v))
+                for k, v in node.items()}
+    if isinstance(node, list):
+        return [_same_device_kind(v) for v in node]
+    return node
 
 
 def build_metrics(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, str]]:
@@ -88,6 +99,10 @@ def run(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
     """Run one job; return the results dict (also written to ``output_dir/results.json``)."""
     output_dir = Path(output_dir)
     store = RunStore(output_dir)
+    device = job_device(str(cfg.device), hydra_job_num())  # one GPU per job when a multirun sees several
+    if device != str(cfg.device):
+        with open_dict(cfg):
+            cfg.device = device
     torch.manual_seed(int(cfg.seed))
     chash = config_hash(result_config(cfg))
     method_name = str(cfg.method.name)

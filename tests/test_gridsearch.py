@@ -13,7 +13,7 @@ import pytest
 from experiments.collect import collect
 from experiments.gridsearch import grid_table, plot_grid, save_selection, select_all, select_setting
 from experiments.report import main
-from experiments.stats import mean_sem
+from metrics.evaluate import aggregate
 from experiments.store import atomic_write_json
 from experiments.tables import render_markdown
 
@@ -99,7 +99,7 @@ def write_grid(root, dataset="synthetic", with_fid=False):
             "metric_flow": {"name": "dis", "tier": "offline"}, "metrics": {}}
         atomic_write_json(job / "results.json", {
             "complete": True, "num_videos": 2, "videos": videos,
-            "aggregate": {k: mean_sem(r["metrics"][k] for r in videos) for k in ("ewarp", "fidelity_psnr")},
+            "aggregate": {k: aggregate(r["metrics"][k] for r in videos) for k in ("ewarp", "fidelity_psnr")},
             "set_metrics": {"fid": 10.0 + c + d - i} if with_fid else {},
             "unavailable": {} if with_fid else {"fid": "weights missing"}, "provenance": prov})
 

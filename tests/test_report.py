@@ -11,7 +11,7 @@ from scipy.stats import sem as scipy_sem
 
 from experiments.collect import collect
 from experiments.report import choose_table, main, report
-from experiments.stats import mean_sem
+from metrics.evaluate import aggregate
 from experiments.store import atomic_write_json
 from experiments.tables import (COLUMNS, TABLES, build_table, higher_is_better, render_csv, render_latex,
                                 render_markdown)
@@ -53,7 +53,7 @@ def make_job(root, name, *, method="hypercon", dataset="davis2016", task="style"
         keys = list(dict.fromkeys(k for r in records for k in r["metrics"]))
         atomic_write_json(job / "results.json", {
             "complete": complete, "num_videos": len(records), "videos": records,
-            "aggregate": {k: mean_sem(r["metrics"].get(k) for r in records) for k in keys},
+            "aggregate": {k: aggregate(r["metrics"].get(k) for r in records) for k in keys},
             "set_metrics": dict(set_metrics or {}), "unavailable": dict(unavailable or {}),
             "provenance": provenance})
     return job

@@ -6,20 +6,22 @@ import pytest
 
 from experiments.provenance import config_hash, git_state, package_versions
 from experiments.reference import ReferenceCache
-from experiments.stats import mean_sem
+from metrics.evaluate import aggregate
 from experiments.store import RunStore, atomic_write_bytes, atomic_write_json, read_json
 
 
-def test_mean_sem_matches_scipy_and_drops_nan_inf():
+def test_aggregate_matches_scipy_drops_nan_and_clips_inf_like_vie():
     from scipy.stats import sem
 
     vals = [0.1, 0.4, 0.35, 0.2]
-    out = mean_sem(vals + [float("nan"), None, float("inf")])
-    assert out["n"] == 4 and out["n_inf"] == 1
+    out = aggregate(vals + [float("nan"), None])
+    assert out["n"] == 4
     assert math.isclose(out["mean"], np.mean(vals))
     assert math.isclose(out["sem"], sem(vals))
-    assert mean_sem([]) == {"mean": None, "sem": None, "n": 0, "n_inf": 0}
-    assert mean_sem([2.0])["sem"] is None
+    clipped = aggregate([20.0, 30.0, float("inf")], clip_inf=True)  # +inf → largest finite (VIE's table)
+    assert clipped["n"] == 3 and math.isclose(clipped["mean"], 80.0 / 3)
+    assert aggregate([]) == {"mean": None, "sem": None, "n": 0}
+    assert aggregate([2.0])["sem"] is None
 
 
 def test_atomic_write_leaves_no_partial_file(tmp_path, monkeypatch):
