@@ -9,7 +9,7 @@ Frames returned by :func:`collect`:
 
 * ``jobs``: one row per job. Job columns (:data:`JOB_COLUMNS`) come from the resolved config and the
   provenance (method name, dataset, task, model, style, i/c/d/pool, flows, tier, …); then for every
-  per-video metric key ``k``: ``k`` (mean over videos), ``k_sem``, ``k_n``, ``k_n_inf``; then the set
+  per-video metric key ``k``: ``k`` (mean over videos), ``k_sem``, ``k_n``; then the set
   metrics (``fid``, ``vfid``) as plain columns; ``unavailable`` is a dict ``{metric: reason}``.
 * ``videos``: one row per (job, video): the job columns, ``video``, ``num_frames``, ``width``,
   ``height``, ``time_method_s`` and one column per metric key.
@@ -222,7 +222,6 @@ def collect(root: Path | str) -> Collection:
             row[key] = agg.get("mean")
             row[f"{key}_sem"] = agg.get("sem")
             row[f"{key}_n"] = agg.get("n")
-            row[f"{key}_n_inf"] = agg.get("n_inf")
         for key, value in (results.get("set_metrics", {}) or {}).items():
             if key not in set_keys:
                 set_keys.append(key)

@@ -52,26 +52,47 @@ def write_table(table: Table, out_dir: Path, stem: str) -> dict[str, Path]:
     return paths
 
 
-def report(root: Path | str, table: str = "auto", fmt: str = "md", out: Path | str | None = None) -> tuple[str, dict]:
-    """Build and write the report of ``root``; returns (the rendered table in ``fmt``, written paths)."""
-    collection = collect(root)
-    name = choose_table(collection) if table == "auto" else table
-    out_dir = Path(out) if out is not None else Path(root) / "report"
-    written: dict[str, object] = {"table": name}
-    if name == "grid":
-        from experiments.gridsearch import grid_table, plot_grid, save_selection, select_all
+TABLE_TASK = {"table1": "style", "table2": "inpaint"}
 
-        selections = select_all(collection)
-        built = grid_table(collection, selections)
-        save_selection(selections, out_dir / "selection.json")
-        written["selection"] = out_dir / "selection.json"
-        written["plots"] = [p for s in selections for p in plot_grid(collection, s, out_dir / f"grid_{_slug(s.label())}")]
-    elif name in ("table1", "table2"):
-        built = build_table(collection, name)
-    else:
+
+def auto_tables(collection: Collection) -> list[str]:
+    """``["grid"]`` for a grid search, else Table 1 and/or Table 2 for the tasks present."""
+    if choose_table(collection) == "grid":
+        return ["grid"]
+    tasks = set(collection.jobs["task"])
+    return [name for name, task in TABLE_TASK.items() if task in tasks] or [choose_table(collection)]
+
+
+def report(root: Path | str, table: str = "auto", fmt: str = "md", out: Path | str | None = None) -> tuple[str, dict]:
+    """Build and write the report of ``root``; returns (the rendered table(s) in ``fmt``, written paths).
+
+    Table 1 shows only style-transfer jobs and Table 2 only inpainting jobs; ``auto`` renders the grid
+    search, or each table whose task has jobs under ``root``."""
+    if table not in ("auto", "grid", *TABLE_TASK):
         raise ValueError(f"--table must be table1, table2, grid or auto, got {table!r}")
-    written.update(write_table(built, out_dir, name))
-    return RENDERERS[fmt](built), written
+    collection = collect(root)
+    names = auto_tables(collection) if table == "auto" else [table]
+    out_dir = Path(out) if out is not None else Path(root) / "report"
+    written: dict[str, object] = {"table": ",".join(names)}
+    texts = []
+    for name in names:
+        if name == "grid":
+            from experiments.gridsearch import grid_table, plot_grid, save_selection, select_all
+
+            selections = select_all(collection)
+            built = grid_table(collection, selections)
+            save_selection(selections, out_dir / "selection.json")
+            written["selection"] = out_dir / "selection.json"
+            written["plots"] = [p for s in selections
+                                for p in plot_grid(collection, s, out_dir / f"grid_{_slug(s.label())}")]
+        else:
+            jobs = collection.jobs[collection.jobs["task"] == TABLE_TASK[name]]
+            if jobs.empty:
+                raise ValueError(f"{root}: no {TABLE_TASK[name]} jobs for {name}")
+            built = build_table(collection, name, jobs=jobs)
+        written.update({f"{name}.{k}": v for k, v in write_table(built, out_dir, name).items()})
+        texts.append(RENDERERS[fmt](built))
+    return "\n".join(texts), written
 
 
 def main(argv: list[str] | None = None) -> int:

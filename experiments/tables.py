@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from experiments.collect import Collection, component_note, metric_note
+from metrics.evaluate import INF_CLIPPED_KEYS
 
 # key: (metric name in metrics/registry.py, label, higher_is_better, number format, set metric?)
 COLUMNS: dict[str, tuple[str, str, bool, str, bool]] = {
@@ -78,7 +79,6 @@ class Cell:
     mean: float | None = None
     sem: float | None = None
     n: int | None = None
-    n_inf: int = 0
     reason: str = ""
     bold: bool = False
     text: str = ""
@@ -142,11 +142,9 @@ def metric_cell(job: pd.Series, key: str) -> Cell:
     if value is not None and not (isinstance(value, float) and math.isnan(value)):
         sem = None if is_set else job.get(f"{key}_sem")
         sem = None if sem is None or (isinstance(sem, float) and math.isnan(sem)) else float(sem)
-        n_inf = 0 if is_set else int(job.get(f"{key}_n_inf") or 0)
         text = _fmt(float(value), fmt) + (f" ± {_fmt(sem, fmt)}" if sem is not None else "")
         n = None if is_set else job.get(f"{key}_n")
-        return Cell("value", float(value), sem, None if n is None or n != n else int(n), n_inf,
-                    text=text + ("†" if n_inf else ""))
+        return Cell("value", float(value), sem, None if n is None or n != n else int(n), text=text)
     if metric in unavailable:
         return Cell("unavailable", reason=str(unavailable[metric]), text="unavailable")
     return Cell("not_computed", text="n/a")
@@ -232,7 +230,8 @@ def unavailable_notes(blocks: list[tuple[str, list[Row]]], keys: list[str]) -> l
             for (_, key), c in row.cells.items():
                 if c.status == "unavailable" and key in keys:
                     reasons.setdefault(COLUMNS[key][0], c.reason)
-    return [f"unavailable: {metric}: {_shorten(reason)}" for metric, reason in reasons.items()]
+    return [f"unavailable: {_shorten(reason if reason.startswith(metric + ':') else f'{metric}: {reason}')}"
+            for metric, reason in reasons.items()]
 
 
 def _shorten(text: str, limit: int = 300) -> str:
@@ -247,8 +246,9 @@ def _table_notes(collection, jobs, blocks, keys, spec) -> list[str]:
     if any(c.status == "self_reference" for c in cells):
         notes.append("–: for style transfer the frame-wise output is the reference of FID/fidelity, so the "
                      "frame-wise row has no value (the paper's '-').")
-    if any(c.n_inf for c in cells):
-        notes.append("†: some videos gave an infinite value (identical patches) and were left out of that cell.")
+    if any(k in INF_CLIPPED_KEYS for k in keys):
+        notes.append("PSNR-type columns: an infinite per-video value (identical frames/patches) is clipped to the "
+                     "largest finite one before averaging, as Szeto's evaluation code does.")
     notes += unavailable_notes(blocks, keys)
     if any(c.status == "not_computed" for c in cells):
         notes.append("n/a: metric not computed in that run (e.g. run with metrics=paper).")
@@ -324,13 +324,13 @@ def render_csv(table: Table) -> str:
     """Long format: one line per (dataset, method, column group, metric) with mean, sem, n and status."""
     buf = io.StringIO()
     writer = csv.writer(buf)
-    writer.writerow(["dataset", "method", table.group_name or "group", "metric", "mean", "sem", "n", "n_inf",
+    writer.writerow(["dataset", "method", table.group_name or "group", "metric", "mean", "sem", "n",
                      "status", "text", "best", "reason", "components", "job"])
     for dataset, rows in table.blocks:
         for row in rows:
             for (g, key), c in row.cells.items():
                 if key in table.keys:
-                    writer.writerow([dataset, row.label, "" if g is None else g, key, c.mean, c.sem, c.n, c.n_inf,
+                    writer.writerow([dataset, row.label, "" if g is None else g, key, c.mean, c.sem, c.n,
                                      c.status, c.text, int(c.bold), c.reason,
                                      table.footnotes[c.note - 1] if c.note else "", c.job])
     return buf.getvalue()

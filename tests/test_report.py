@@ -199,8 +199,10 @@ def test_report_cli_writes_all_formats(style_sweep, capsys):
     assert out.startswith("**Table 1: video style transfer**")
     for ext in ("md", "tex", "csv"):
         assert (style_sweep / "report" / f"table1.{ext}").stat().st_size > 100
-    text, written = report(style_sweep, "table2", "tex", style_sweep / "elsewhere")
-    assert written["table"] == "table2" and text.startswith(r"\begin{table}")
+    text, written = report(style_sweep, "table1", "tex", style_sweep / "elsewhere")
+    assert written["table"] == "table1" and text.startswith(r"\begin{table}")
+    assert (style_sweep / "elsewhere" / "table1.tex").is_file()
+    assert main([str(style_sweep), "--table", "table2"]) == 2  # Table 2 holds inpainting jobs only
     assert main([str(style_sweep / "missing")]) == 2
 
 
