@@ -15,8 +15,7 @@ from pathlib import Path
 from IPython.display import Image, Markdown, display
 
 from experiments.collect import collect
-from experiments.report import choose_table
-from experiments.tables import build_table, render_markdown
+from experiments.report import report
 
 RESULTS = Path(os.environ.get("HYPERCON_RESULTS", "outputs/sweeps/gridsearch_style"))
 REPORT = Path(os.environ.get("HYPERCON_REPORT", RESULTS / "report"))
@@ -35,26 +34,20 @@ video_view = ["job", "video", "num_frames", "width", "height", "time_method_s", 
 display(collection.videos[[c for c in video_view if c in collection.videos]])
 
 # %% [markdown]
-# ## Table (mean ± SEM across videos, best in bold, provenance notes below)
+# ## Tables (mean ± SEM across videos, best in bold, provenance notes below)
+# The same call as `python -m experiments.report RESULTS`: Table 1 / Table 2 for the tasks present, or, for a
+# grid search, the grid table, `selection.json` and the Fig. 5 plots.
 
 # %%
-kind = choose_table(collection)
-if kind == "grid":
-    from experiments.gridsearch import grid_table, plot_grid, save_selection, select_all
-
-    selections = select_all(collection)
-    table = grid_table(collection, selections)
-    save_selection(selections, REPORT / "selection.json")
-else:
-    selections = []
-    table = build_table(collection, kind)
-display(Markdown(render_markdown(table)))
+text, written = report(RESULTS, "auto", "md", REPORT)
+display(Markdown(text))
 
 # %% [markdown]
 # ## Selected setting and Fig. 5 plots (grid searches only)
 
 # %%
-for n, selection in enumerate(selections):
-    display(Markdown(f"**{selection.label()}**: {selection.message}"))
-    png, _pdf = plot_grid(collection, selection, REPORT / f"notebook_grid_{n}")
-    display(Image(filename=str(png)))
+if "selection" in written:
+    display(Markdown("```json\n" + Path(written["selection"]).read_text() + "\n```"))
+for plot in written.get("plots", []):
+    if str(plot).endswith(".png"):
+        display(Image(filename=str(plot)))
