@@ -5,15 +5,14 @@ and renamed into place in one step; a job that loses the race discards its copy.
 from __future__ import annotations
 
 import logging
-import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 from torch import Tensor
 
+from hypercon.io.atomic import atomic_path
 from hypercon.checks import frames_from_uint8, frames_to_uint8
 
 log = logging.getLogger(__name__)
@@ -36,15 +35,8 @@ class ReferenceCache:
             except (OSError, ValueError) as exc:
                 log.warning("reference cache entry %s unreadable (%s); recomputing", path, exc)
         frames = compute()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npy.tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.save(fh, frames_to_uint8(frames))
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+            np.save(fh, frames_to_uint8(frames))
         return frames
 
     def clear(self) -> None:

@@ -27,6 +27,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from hypercon.io.atomic import atomic_path
 from hypercon.checks import check_frames, frames_to_uint8
 from metrics.base import EvalVideo, SetMetric
 from metrics.frechet import frechet_distance_of_features
@@ -126,10 +127,8 @@ class FID(SetMetric):
         if path.is_file():
             return np.load(path)
         feats = inception_features(self.model, frames, self.batch_size, self.device)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp.npy")
-        np.save(tmp, feats)
-        tmp.replace(path)
+        with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+            np.save(fh, feats)
         return feats
 
     def features(self, video: EvalVideo) -> dict[str, np.ndarray]:

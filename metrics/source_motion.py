@@ -20,7 +20,6 @@ import json
 import logging
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from hypercon.io.atomic import atomic_path
 from hypercon.checks import check_frames
 from metrics.masks import RULES, occlusion_mask
 
@@ -166,17 +166,10 @@ class SourceMotionCache:
         return motion
 
     def _save(self, path: Path, flow: np.ndarray, occluded: np.ndarray, meta: dict[str, Any]) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.stem, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, flow_fw=flow, occluded=np.packbits(occluded.reshape(-1)),
-                         occluded_shape=np.asarray(occluded.shape, dtype=np.int64),
-                         meta=np.asarray(json.dumps(meta, sort_keys=True, default=str)))
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+            np.savez(fh, flow_fw=flow, occluded=np.packbits(occluded.reshape(-1)),
+                     occluded_shape=np.asarray(occluded.shape, dtype=np.int64),
+                     meta=np.asarray(json.dumps(meta, sort_keys=True, default=str)))
 
     @staticmethod
     def _load(path: Path, frames_shape: torch.Size, rule: str, name: str) -> SourceMotion:

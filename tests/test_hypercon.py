@@ -9,6 +9,7 @@ import torch
 
 from hypercon.align import window_indices
 from hypercon.flow.base import FlowEstimator
+from shift_flow import integer_shift_flow
 from hypercon.interp.flow_linear import FlowLinearInterpolator
 from hypercon.interpolate import interp_length
 from hypercon.models.base import ImageModel
@@ -24,20 +25,8 @@ class ShiftFlow(FlowEstimator):
         self.seen: list[tuple[str, str]] = []
 
     def estimate(self, src, dst):
-        _, _, h, w = src.shape
-        flows = torch.zeros(src.shape[0], 2, h, w)
-        for n, (a, b) in enumerate(zip(src, dst)):
-            self.seen.append((_digest(a), _digest(b)))
-            a, b = a - a.mean(), b - b.mean()
-            costs = {}
-            for dy in range(-self.radius, self.radius + 1):
-                for dx in range(-self.radius, self.radius + 1):
-                    pa = a[:, max(0, -dy): h - max(0, dy), max(0, -dx): w - max(0, dx)]
-                    pb = b[:, max(0, dy): h + min(0, dy), max(0, dx): w + min(0, dx)]
-                    costs[(dx, dy)] = (pa - pb).abs().mean().item()
-            dx, dy = min(costs, key=costs.get)
-            flows[n, 0], flows[n, 1] = float(dx), float(dy)
-        return flows
+        self.seen += [(_digest(a), _digest(b)) for a, b in zip(src, dst)]
+        return integer_shift_flow(src, dst, self.radius)
 
 
 class ZeroFlow(FlowEstimator):

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from hypercon.flow.base import FlowEstimator
+from shift_flow import integer_shift_flow
 from hypercon.interp.base import WarpingParams, intermediate_flows, visibility_weight
 from hypercon.interp.flow_linear import FlowLinearInterpolator, occlusion_from_flows
 from hypercon.interpolate import (
@@ -30,19 +31,7 @@ class ShiftFlow(FlowEstimator):
 
     def estimate(self, src, dst):
         self.pairs += src.shape[0]
-        _, _, h, w = src.shape
-        flows = torch.zeros(src.shape[0], 2, h, w)
-        for n, (a, b) in enumerate(zip(src - src.mean((1, 2, 3), keepdim=True),
-                                       dst - dst.mean((1, 2, 3), keepdim=True))):
-            costs = {}
-            for dy in range(-self.radius, self.radius + 1):
-                for dx in range(-self.radius, self.radius + 1):
-                    pa = a[:, max(0, -dy): h - max(0, dy), max(0, -dx): w - max(0, dx)]
-                    pb = b[:, max(0, dy): h + min(0, dy), max(0, dx): w + min(0, dx)]
-                    costs[(dx, dy)] = (pa - pb).abs().mean().item()
-            dx, dy = min(costs, key=costs.get)
-            flows[n, 0], flows[n, 1] = float(dx), float(dy)
-        return flows
+        return integer_shift_flow(src, dst, self.radius)
 
 
 def translating_video(n: int, h: int, w: int, vx: int, vy: int, seed: int = 0) -> torch.Tensor:

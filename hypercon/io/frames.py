@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -26,6 +25,7 @@ import torch
 from PIL import Image
 from torch import Tensor
 
+from hypercon.io.atomic import atomic_path
 from hypercon.checks import check_frames, frames_from_uint8, frames_to_uint8
 
 log = logging.getLogger(__name__)
@@ -195,16 +195,8 @@ def _atomic_save(img: Image.Image, path: Path) -> None:
     fmt = _PIL_FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise ValueError(f"{path}: unsupported image extension (use one of {', '.join(_PIL_FORMATS)})")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
-    try:
-        with open(tmp, "wb") as fh:
-            img.save(fh, format=fmt, **({"quality": 95} if fmt == "JPEG" else {}))
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        img.save(fh, format=fmt, **({"quality": 95} if fmt == "JPEG" else {}))
 
 
 def write_image(image: Tensor, path: str | os.PathLike) -> Path:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import uuid
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -19,6 +18,7 @@ import numpy as np
 import torch.nn.functional as F
 from torch import Tensor
 
+from hypercon.io.atomic import atomic_path
 from hypercon.checks import check_frames, frames_from_uint8, frames_to_uint8
 
 log = logging.getLogger(__name__)
@@ -110,21 +110,15 @@ def write_video(frames: Tensor, path: str | os.PathLike, fps: float = 24, crf: i
         log.info("%s: padding %dx%d to even size %dx%d for yuv420p", path, w, h, w + pad_w, h + pad_h)
         frames = F.pad(frames, (0, pad_w, 0, pad_h), mode="replicate")
     array = frames_to_uint8(frames)
-    tmp = str(path.parent / f".{path.stem}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp{path.suffix or '.mp4'}")
-    try:
-        with av.open(tmp, mode="w") as container:
-            stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
-            stream.width, stream.height = array.shape[2], array.shape[1]
-            stream.pix_fmt = "yuv420p"
-            stream.options = {"crf": str(crf)}
-            for img in array:
-                for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
-                    container.mux(packet)
-            for packet in stream.encode():
+    container_format = None if path.suffix else "mp4"  # PyAV picks the format from the suffix
+    with atomic_path(path) as tmp, av.open(str(tmp), mode="w", format=container_format) as container:
+        stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
+        stream.width, stream.height = array.shape[2], array.shape[1]
+        stream.pix_fmt = "yuv420p"
+        stream.options = {"crf": str(crf)}
+        for img in array:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
                 container.mux(packet)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+        for packet in stream.encode():
+            container.mux(packet)
     return path

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hypercon.io.atomic import atomic_write_bytes
 from hypercon.weights.manifest import (
     ENV_DIR,
     ENV_LOCK,
@@ -224,10 +225,7 @@ def record_weights(name: str, weights_dir: str | Path | None = None,
     lock = lock_path(weights_dir)
     data = read_lock(weights_dir)
     data[name] = {"file": entry.file, "sha256": digest, "path": str(found)}
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    tmp = lock.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"version": 1, "entries": data}, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, lock)
+    atomic_write_bytes(lock, (json.dumps({"version": 1, "entries": data}, indent=2, sort_keys=True) + "\n").encode())
     LOG.info("recorded weights %r: %s sha256 %s in %s", name, found, digest, lock)
     return ResolvedWeights(name, found, digest, True, entry, verified_by=how or "lock", found_in=where)
 
