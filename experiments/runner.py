@@ -170,7 +170,11 @@ def _run_video(cfg, name, dataset, method, metrics, eval_flow, store, chash, ref
 
     t0 = time.perf_counter()
     sample = dataset.load(name)
-    frames, known = sample.frames, sample.known
+    # 8-bit like any video on disk (the synthetic one is rendered in float): what `python -m metrics`
+    # reads back from saved frames is then exactly what the runner evaluated.
+    frames, known = frames_from_uint8(frames_to_uint8(sample.frames)), sample.known
+    if sample.gt is not None:
+        sample.gt = frames if sample.gt is sample.frames else frames_from_uint8(frames_to_uint8(sample.gt))
     if known is not None:
         frames_in = composite(torch.full_like(frames, HOLE_PLACEHOLDER), frames, known)
     else:

@@ -106,9 +106,13 @@ def discover_videos(pred: Path) -> list[tuple[str, bool]]:
 
 
 def _video_dir(root: Path, name: str, single: bool, what: str) -> Path:
+    """The frame folder of ``name`` under ``root``; a run's store layout (``<video>/frames/``, as in
+    ``outputs/runs/<job>/videos``) is accepted as well as frames directly in ``<video>/``."""
     folder = root if single else root / name
     if not folder.is_dir():
         raise FileNotFoundError(f"--{what} {root}: no folder for video {name!r} (expected {folder})")
+    if not _has_frames(folder) and (folder / "frames").is_dir():
+        return folder / "frames"
     return folder
 
 
