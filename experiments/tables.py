@@ -125,8 +125,13 @@ def _setting_suffix(jobs: pd.DataFrame) -> dict[str, str]:
                if c in jobs and jobs[c].astype(str).nunique() > 1]
     out = {}
     for _, job in jobs.iterrows():
-        out[job["job"]] = ", ".join(f"{c}={job[c]}" for c in varying) if varying else str(job["job"])
+        out[job["job"]] = ", ".join(f"{c}={_setting(job[c])}" for c in varying) if varying else str(job["job"])
     return out
+
+
+def _setting(value: Any) -> str:
+    """A setting as written in the config: whole floats (pandas' upcast of i/c/d) without ``.0``."""
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
 
 
 def _fmt(value: float, fmt: str) -> str:
