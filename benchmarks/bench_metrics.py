@@ -86,7 +86,7 @@ def main(argv=None) -> dict:
     flow = make_flow(args.flow, device=args.device)
     names = [n for n in args.metrics.split(",") if n]
     options = {n: {"device": args.device} for n in names}
-    metrics = build_metrics(names, options)
+    metrics, _ = build_metrics(names, options)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         cache = SourceMotionCache(Path(tmp))
