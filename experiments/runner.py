@@ -26,14 +26,14 @@ from experiments.reference import ReferenceCache
 from experiments.store import RunStore, atomic_write_json
 from experiments.results import write_results
 from hypercon.checks import composite, frames_from_uint8, frames_to_uint8
+from hypercon.interpolate import HOLE_PLACEHOLDER  # grey written into holes before any method sees them
 from metrics.base import EvalVideo
 from metrics.evaluate import evaluate_video
 
 log = logging.getLogger(__name__)
 
 #: keys of the resolved config that do not change results (excluded from the resume hash)
-NON_RESULT_KEYS = ("overwrite", "save_video", "save_frames", "log_level", "paths", "progress")
-HOLE_PLACEHOLDER = 0.5  # grey written into holes before any method sees the frames
+NON_RESULT_KEYS = ("overwrite", "save_video", "save_frames", "log_level", "paths", "progress", "sweep_name")
 
 
 def _strip_labels(node: Any) -> Any:
