@@ -137,3 +137,33 @@ def test_resumed_run_gives_the_same_patch_consistency_as_one_pass(tmp_path):
     resumed = run(cfg, out)
     for key in ("cpsnr", "cssim"):
         assert [r["metrics"][key] for r in resumed["videos"]] == [r["metrics"][key] for r in first["videos"]]
+
+
+def test_metrics_cli_gives_the_runner_numbers_on_saved_frames(tmp_path):
+    from hypercon.io.frames import write_frames
+    from metrics.cli import main
+
+    from datasets.synthetic import SyntheticDataset
+
+    results = run(cfg_for(tmp_path, "method=framewise", "model=flicker"), tmp_path / "run")
+    source = tmp_path / "source"
+    data = SyntheticDataset(num_videos=2, num_frames=5, height=64, width=96, seed=0)
+    for name in data.video_names():
+        write_frames(data.load(name).frames, source / name)
+    cli = main(["--pred", str(tmp_path / "run" / "videos"), "--source", str(source),
+                "--metrics", "ewarp,cpsnr,cssim", "--cache", str(tmp_path / "cache"), "--out", str(tmp_path / "cli.json")])
+    runner = {r["video"]: r["metrics"] for r in results["videos"]}
+    for row in cli["videos"]:
+        for key in ("ewarp", "cpsnr", "cssim"):
+            assert row["metrics"][key] == pytest.approx(runner[row["video"]][key], rel=1e-6, abs=1e-9), key
+
+
+def test_this_projects_packages_are_imported():
+    import datasets
+    import metrics
+
+    from experiments.hydra_setup import REPO_ROOT, check_own_packages
+
+    check_own_packages()
+    assert Path(datasets.__file__).resolve().is_relative_to(REPO_ROOT)
+    assert Path(metrics.__file__).resolve().is_relative_to(REPO_ROOT)
