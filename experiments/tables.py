@@ -18,20 +18,21 @@ import pandas as pd
 from experiments.collect import Collection, component_note, metric_note
 from metrics.evaluate import INF_CLIPPED_KEYS
 
-# key: (metric name in metrics/registry.py, label, higher_is_better, number format, set metric?)
-COLUMNS: dict[str, tuple[str, str, bool, str, bool]] = {
-    "fid": ("fid", "FID", False, ".2f", True),
-    "vfid": ("vfid", "VFID", False, ".3f", True),
-    "ewarp": ("ewarp", "E_warp", False, ".6f", False),
-    "ewarp_masked": ("ewarp_masked", "E_warp holes", False, ".6f", False),
-    "cpsnr": ("cpsnr", "C_PSNR", True, ".2f", False),
-    "cssim": ("cssim", "C_SSIM", True, ".4f", False),
-    "fidelity_psnr": ("fidelity", "PSNR vs frame-wise", True, ".2f", False),
-    "fidelity_ssim": ("fidelity", "SSIM vs frame-wise", True, ".4f", False),
-    "psnr": ("gt", "PSNR", True, ".2f", False),
-    "ssim": ("gt", "SSIM", True, ".4f", False),
-    "lpips": ("lpips", "LPIPS", False, ".4f", False),
-    "vlpips": ("vlpips", "VLPIPS", False, ".4f", False),
+# key: (metric name in metrics/registry.py, label, number format, set metric?); the direction (↑/↓) comes
+# from the metric class's ``higher_is_better`` (see :func:`higher_is_better`)
+COLUMNS: dict[str, tuple[str, str, str, bool]] = {
+    "fid": ("fid", "FID", ".2f", True),
+    "vfid": ("vfid", "VFID", ".3f", True),
+    "ewarp": ("ewarp", "E_warp", ".6f", False),
+    "ewarp_masked": ("ewarp_masked", "E_warp holes", ".6f", False),
+    "cpsnr": ("cpsnr", "C_PSNR", ".2f", False),
+    "cssim": ("cssim", "C_SSIM", ".4f", False),
+    "fidelity_psnr": ("fidelity", "PSNR vs frame-wise", ".2f", False),
+    "fidelity_ssim": ("fidelity", "SSIM vs frame-wise", ".4f", False),
+    "psnr": ("gt", "PSNR", ".2f", False),
+    "ssim": ("gt", "SSIM", ".4f", False),
+    "lpips": ("lpips", "LPIPS", ".4f", False),
+    "vlpips": ("vlpips", "VLPIPS", ".4f", False),
 }
 #: metrics that compare against the frame-wise output in style transfer: meaningless for frame-wise itself
 SELF_REFERENCE_KEYS = ("fid", "vfid", "fidelity_psnr", "fidelity_ssim", "lpips", "vlpips")
@@ -63,14 +64,10 @@ TABLES = {
 
 @functools.lru_cache(maxsize=None)
 def higher_is_better(key: str) -> bool:
-    """Direction of a metric key: the metric class's ``higher_is_better`` (metrics/registry.py) when the
-    class imports and declares the key at class level, else :data:`COLUMNS`."""
+    """Direction of a metric key, as its metric class declares it (``higher_is_better``)."""
     from metrics.registry import metric_class
 
-    try:
-        return bool(metric_class(COLUMNS[key][0]).higher_is_better[key])
-    except (ImportError, AttributeError, KeyError, ValueError):
-        return COLUMNS[key][2]
+    return bool(metric_class(COLUMNS[key][0]).higher_is_better[key])
 
 
 @dataclass
@@ -139,7 +136,7 @@ def _fmt(value: float, fmt: str) -> str:
 
 
 def metric_cell(job: pd.Series, key: str) -> Cell:
-    metric, _, _, fmt, is_set = COLUMNS[key]
+    metric, _, fmt, is_set = COLUMNS[key]
     unavailable = job.get("unavailable") or {}
     if job.get("task") == "style" and job.get("method") == "framewise" and key in SELF_REFERENCE_KEYS:
         return Cell("self_reference", text="–")

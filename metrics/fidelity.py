@@ -138,7 +138,6 @@ class _FramePairMetric(VideoMetric):
         if ssim_data_range <= 0:
             raise ValueError(f"{self.name}: ssim_data_range must be > 0, got {ssim_data_range}")
         self.ssim_data_range, self.inf_policy, self.device = float(ssim_data_range), inf_policy, device
-        self.higher_is_better = {f"{self.prefix}psnr": True, f"{self.prefix}ssim": True}
 
     def options(self) -> dict[str, Any]:
         return {"psnr_data_range": self.psnr_range, "ssim_data_range": self.ssim_data_range,
@@ -165,6 +164,7 @@ class Fidelity(_FramePairMetric):
 
     name = "fidelity"
     prefix = "fidelity_"
+    higher_is_better = {"fidelity_psnr": True, "fidelity_ssim": True}
 
     def _pair(self, video: EvalVideo) -> tuple[Tensor, Tensor]:
         if video.reference is None:
@@ -182,6 +182,7 @@ class GroundTruthPSNRSSIM(_FramePairMetric):
 
     name = "gt"
     prefix = ""
+    higher_is_better = {"psnr": True, "ssim": True}
 
     def __init__(self, ssim_data_range: float = 2.0, inf_policy: str = "clip", device: str = "cpu") -> None:
         super().__init__(ssim_data_range=ssim_data_range, inf_policy=inf_policy, device=device)

@@ -155,6 +155,7 @@ class WarpingError(VideoMetric):
 
     name = "ewarp"
     base_key = "ewarp"
+    higher_is_better = {f"ewarp{a}{f}": False for a in ("", "_lai") for f in ("", "_l2")}
 
     def __init__(self, occlusion_rule: str | None = "lai", averaging: str = "vie", form: str = "mean",
                  device: str = "cpu") -> None:
@@ -164,7 +165,6 @@ class WarpingError(VideoMetric):
             raise ValueError(f"{self.name}: form must be one of {FORMS}, got {form!r}")
         self.occlusion_rule, self.averaging, self.form, self.device = occlusion_rule, averaging, form, device
         self.key = self.base_key + ("_lai" if averaging == "lai" else "") + ("_l2" if form == "l2" else "")
-        self.higher_is_better = {self.key: False}
 
     def options(self) -> dict[str, Any]:
         return {"occlusion_rule": self.occlusion_rule, "averaging": self.averaging, "form": self.form}
@@ -201,6 +201,7 @@ class MaskedWarpingError(WarpingError):
 
     name = "ewarp_masked"
     base_key = "ewarp_masked"
+    higher_is_better = {f"ewarp_masked{a}{f}": False for a in ("", "_lai") for f in ("", "_l2")}
 
     def _region(self, video: EvalVideo, flow_fw: Tensor) -> Tensor:
         if video.known is None:
