@@ -90,9 +90,17 @@ def _skip_in_metrics(metrics: dict[str, Any], record: dict[str, Any]) -> None:
             metric.skip_video(int(record["num_frames"]), int(height), int(width))
 
 
-def _needs_reference(metrics: dict[str, Any], method_name: str) -> bool:
-    wants = {"fidelity", "fid", "vfid", "vlpips", "lpips"}
-    return method_name != "framewise" and any(name in wants for name in metrics)
+def _needs_reference(metrics: dict[str, Any], method_name: str, has_gt: bool) -> bool:
+    """Whether some metric compares with the frame-wise output: fidelity always; FID / LPIPS / VLPIPS /
+    VFID when told to (``reference``) or when ``auto`` finds no ground truth. Frame-wise runs have none
+    (fidelity to themselves is trivial: the paper's "-")."""
+    if method_name == "framewise":
+        return False
+    for name, metric in metrics.items():
+        target = getattr(metric, "pair", getattr(metric, "reference", None))
+        if name == "fidelity" or target == "reference" or (target == "auto" and not has_gt):
+            return True
+    return False
 
 
 def run(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
@@ -132,6 +140,10 @@ def run(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
     atomic_write_json(output_dir / "provenance.json", provenance)
 
     reference_cache = ReferenceCache(Path(cfg.paths.cache_dir) / "reference")
+    # the frame-wise reference uses the method's own image model (the configured `model`), built once
+    reference_model = None
+    if _needs_reference(metrics, method_name, has_gt=False):
+        reference_model = method.components().get("model") or instantiate_component(cfg.model)
     motion_cache = None
     if metrics:
         from metrics.source_motion import SourceMotionCache
@@ -149,7 +161,7 @@ def run(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
             continue
         try:
             _run_video(cfg, name, dataset, method, metrics, eval_flow, store, chash, reference_cache,
-                       motion_cache, unavailable)
+                       motion_cache, unavailable, reference_model)
             done.append(name)
         except Exception as exc:  # keep finished results: aggregate them, then re-raise
             errors.append((name, exc))
@@ -164,7 +176,7 @@ def run(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
 
 
 def _run_video(cfg, name, dataset, method, metrics, eval_flow, store, chash, reference_cache, motion_cache,
-               unavailable) -> None:
+               unavailable, reference_model) -> None:
     from hypercon.io.frames import write_frames
     from hypercon.io.video import write_video
 
@@ -208,11 +220,11 @@ def _run_video(cfg, name, dataset, method, metrics, eval_flow, store, chash, ref
 
     if metrics:
         t0 = time.perf_counter()
-        reference = None  # frame-wise runs have none: fidelity to themselves is trivial (the paper's "-")
-        if _needs_reference(metrics, str(cfg.method.name)):
+        reference = None
+        if _needs_reference(metrics, str(cfg.method.name), has_gt=sample.gt is not None):
             reference = reference_cache.get_or_compute(
                 key=_reference_key(cfg, name, frames_in),
-                compute=lambda: _framewise(cfg, frames_in, known),
+                compute=lambda: frames_from_uint8(frames_to_uint8(reference_model(frames_in, known))),
             )
         source = sample.gt if sample.gt is not None else frames
         motion_key = f"{cfg.dataset.name}/{name}"
@@ -246,9 +258,4 @@ def _tensor_digest(x: torch.Tensor) -> str:
     import hashlib
 
     return hashlib.sha256(frames_to_uint8(x).tobytes()).hexdigest()[:16]
-
-
-def _framewise(cfg: DictConfig, frames_in: torch.Tensor, known) -> torch.Tensor:
-    model = instantiate_component(cfg.model)
-    return frames_from_uint8(frames_to_uint8(model(frames_in, known)))
 

@@ -167,3 +167,18 @@ def test_this_projects_packages_are_imported():
     check_own_packages()
     assert Path(datasets.__file__).resolve().is_relative_to(REPO_ROOT)
     assert Path(metrics.__file__).resolve().is_relative_to(REPO_ROOT)
+
+
+def test_frame_wise_reference_is_computed_only_when_a_metric_uses_it():
+    from types import SimpleNamespace
+
+    from experiments.runner import _needs_reference
+
+    auto, ref, gt = (SimpleNamespace(pair=p) for p in ("auto", "reference", "gt"))
+    assert _needs_reference({"fidelity": object()}, "hypercon", has_gt=True)
+    assert not _needs_reference({"fidelity": object()}, "framewise", has_gt=True)
+    assert not _needs_reference({"lpips": auto, "vfid": gt}, "hypercon", has_gt=True)  # inpainting with GT
+    assert _needs_reference({"lpips": auto}, "hypercon", has_gt=False)  # style transfer / object removal
+    assert _needs_reference({"fid": SimpleNamespace(reference="reference"), "lpips": gt}, "hypercon", has_gt=True)
+    assert _needs_reference({"vlpips": ref}, "hypercon", has_gt=True)
+    assert not _needs_reference({"ewarp": object(), "cpsnr": object()}, "hypercon", has_gt=False)
