@@ -94,7 +94,7 @@ def main(argv=None) -> dict:
         t_hit, motion = _time(lambda: SourceMotionCache(Path(tmp)).get("bench", source, flow, rule="lai"))
         rows += [[f"source motion ({args.flow}), uncached", *t_miss], [f"source motion ({args.flow}), cached", *t_hit]]
         video = EvalVideo(name="bench", output=output, source=source, known=known, gt=source, reference=source,
-                          source_motion=lambda: motion, flow_name=args.flow)
+                          source_motion=lambda: motion)
         video.evaluated_output()  # compositing is shared by all metrics: not charged to the first one
         values = {}
         temporal = [t_hit[0], t_hit[1]]

@@ -5,7 +5,6 @@ and renamed into place in one step; a job that loses the race discards its copy.
 from __future__ import annotations
 
 import logging
-import shutil
 from pathlib import Path
 from typing import Callable
 
@@ -38,6 +37,3 @@ class ReferenceCache:
         with atomic_path(path) as tmp, open(tmp, "wb") as fh:
             np.save(fh, frames_to_uint8(frames))
         return frames
-
-    def clear(self) -> None:
-        shutil.rmtree(self.root, ignore_errors=True)

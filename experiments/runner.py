@@ -231,7 +231,6 @@ def _run_video(cfg, name, dataset, method, metrics, eval_flow, store, chash, ref
         video = EvalVideo(
             name=name, output=output, source=source, known=known, gt=sample.gt, reference=reference,
             source_motion=lambda: motion_cache.get(motion_key, source, eval_flow, rule=str(cfg.metrics.occlusion_rule)),
-            flow_name=eval_flow.name,
         )
         evaluated = evaluate_video(video, metrics)
         for mname, arrays in evaluated["features"].items():

@@ -40,7 +40,6 @@ class EvalVideo:
         source_motion: callable returning the :class:`metrics.source_motion.SourceMotion` of ``source``
             (forward flow t → t+1 on t's grid ``[T-1,2,H,W]`` + its occlusion mask ``[T-1,1,H,W]``);
             computed once and cached by the caller (:class:`metrics.source_motion.SourceMotionCache`).
-        flow_name: name of the estimator behind ``source_motion`` (reported, e.g. ``E_warp(dis)``).
     """
 
     name: str
@@ -50,8 +49,6 @@ class EvalVideo:
     gt: Tensor | None = None
     reference: Tensor | None = None
     source_motion: Callable[[], "SourceMotion"] | None = None
-    flow_name: str = "none"
-    extra: dict[str, Any] = field(default_factory=dict)
     _evaluated: Tensor | None = field(default=None, init=False, repr=False, compare=False)
 
     def evaluated_output(self) -> Tensor:

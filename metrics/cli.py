@@ -156,7 +156,7 @@ def load_videos(args: argparse.Namespace, flow: Any, cache: Any) -> Iterator:
             return cache.get(name, source, flow, rule=args.occlusion_rule)
 
         yield EvalVideo(name=name, output=output, source=source, known=known, gt=gt, reference=reference,
-                        source_motion=motion, flow_name=str(getattr(flow, "name", args.flow)))
+                        source_motion=motion)
 
 
 def _fmt(value: Any) -> str:

@@ -70,22 +70,6 @@ def psnr_frames(x: Tensor, y: Tensor, data_range: float = 1.0) -> Tensor:
     return 10.0 * torch.log10(data_range**2 / mse)  # mse = 0 → +inf
 
 
-def ssim_from_moments(mu_x: Tensor, mu_y: Tensor, mu_xx: Tensor, mu_yy: Tensor, mu_xy: Tensor,
-                      data_range: float, cov_norm: float = WIN * WIN / (WIN * WIN - 1.0)) -> Tensor:
-    """The SSIM map from local means (window averages) of x, y, x², y², x·y (any equal shapes).
-
-    ``S = (2·μx·μy + C1)(2·σxy + C2) / ((μx² + μy² + C1)(σx² + σy² + C2))``, σ from the sample
-    covariance ``cov_norm·(μ_ab − μa·μb)``, ``C1 = (0.01·R)²``, ``C2 = (0.03·R)²``.
-    """
-    c1, c2 = (K1 * data_range) ** 2, (K2 * data_range) ** 2
-    vx = cov_norm * (mu_xx - mu_x * mu_x)
-    vy = cov_norm * (mu_yy - mu_y * mu_y)
-    vxy = cov_norm * (mu_xy - mu_x * mu_y)
-    num = (2 * mu_x * mu_y + c1) * (2 * vxy + c2)
-    den = (mu_x * mu_x + mu_y * mu_y + c1) * (vx + vy + c2)
-    return num / den
-
-
 def box_mean(x: Tensor, win: int = WIN) -> Tensor:
     """Mean over every ``win×win`` window fully inside ``x`` ``[..., H, W]`` → ``[..., H−win+1, W−win+1]``
     (separable: ``win`` shifted slices summed along each axis; float sums of ``win`` terms, like scipy's
@@ -102,7 +86,11 @@ def box_mean(x: Tensor, win: int = WIN) -> Tensor:
 
 def ssim_frames(x: Tensor, y: Tensor, data_range: float = 1.0) -> Tensor:
     """SSIM per frame ``[N]`` float64, equal to ``skimage.metrics.structural_similarity(x_n, y_n,
-    channel_axis=-1, data_range=data_range)`` (HWC) for each frame of ``x``, ``y`` ``[N,C,H,W]``."""
+    channel_axis=-1, data_range=data_range)`` (HWC) for each frame of ``x``, ``y`` ``[N,C,H,W]``.
+
+    ``S = (2·μx·μy + C1)(2·σxy + C2) / ((μx² + μy² + C1)(σx² + σy² + C2))`` over 7×7 windows, σ from the
+    sample covariance ``cov_norm·(μ_ab − μa·μb)``, ``C1 = (0.01·R)²``, ``C2 = (0.03·R)²``.
+    """
     if x.shape != y.shape or x.ndim != 4:
         raise ValueError(f"ssim_frames: need two [N,C,H,W] tensors of one shape, got {tuple(x.shape)}, "
                          f"{tuple(y.shape)}")
@@ -112,7 +100,7 @@ def ssim_frames(x: Tensor, y: Tensor, data_range: float = 1.0) -> Tensor:
     c1, c2 = (K1 * data_range) ** 2, (K2 * data_range) ** 2
     cov_norm = WIN * WIN / (WIN * WIN - 1.0)
     mu_x, mu_y = box_mean(x), box_mean(y)
-    # the formula of ssim_from_moments, in place (frames are large: fewer full-size temporaries)
+    # the formula above, in place (frames are large: fewer full-size temporaries)
     vx = box_mean(x * x).addcmul_(mu_x, mu_x, value=-1).mul_(cov_norm)
     vy = box_mean(y * y).addcmul_(mu_y, mu_y, value=-1).mul_(cov_norm)
     num = box_mean(x * y).addcmul_(mu_x, mu_y, value=-1).mul_(2 * cov_norm).add_(c2)  # 2·σxy + C2

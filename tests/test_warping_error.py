@@ -163,7 +163,7 @@ def test_hole_flow_region_golden():
 
 def _video(frames, flow, occluded, rule="lai", known=None):
     motion = SourceMotion(flow, occluded, rule, "gt")
-    return EvalVideo(name="v", output=frames, source=frames, known=known, source_motion=lambda: motion, flow_name="gt")
+    return EvalVideo(name="v", output=frames, source=frames, known=known, source_motion=lambda: motion)
 
 
 def test_wrappers_keys_options_and_errors():
