@@ -21,12 +21,7 @@ from metrics.warping_error import MaskedWarpingError, WarpingError
 NAMES = "ewarp,ewarp_masked,cpsnr,cssim,fidelity,gt"
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _write_dataset(root, videos=("b_video", "a_video"), t=4, h=60, w=64):

@@ -16,13 +16,7 @@ from metrics.patch_consistency import (
 )
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Many small ops: intra-op threads only add synchronisation (badly so on a shared CPU)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _direct(frames, positions, measure, ps=50, sw=20, symmetric=False, data_range=None):
