@@ -7,7 +7,7 @@ import torch
 from torch import Tensor
 
 from hypercon.component import Component
-from hypercon.method import VideoMethod
+from hypercon.method import PaperRow, VideoMethod
 from hypercon.models.base import ImageModel
 
 
@@ -19,13 +19,20 @@ class Framewise(VideoMethod):
     """
 
     name = "framewise"
+    is_reference = True
+    table_rank = 0
+    paper_rows = (PaperRow("table1", "FST", "model=fst_pytorch (paper) | fst_engstrom (offline)"),
+                  PaperRow("table2", "Cxtattn", "model=cxtattn (paper) | opencv_inpaint (offline)"))
 
     def __init__(self, model: ImageModel) -> None:
         self.model = model
 
     @torch.no_grad()
-    def run(self, frames: Tensor, known: Tensor | None = None) -> Tensor:
+    def run(self, frames: Tensor, known: Tensor | None = None, reference: Tensor | None = None) -> Tensor:
         return self.model(frames, known)
+
+    def label(self) -> str:
+        return f"{self.model.display_label()} (frame-wise)"
 
     def components(self) -> dict[str, Component]:
         return {"model": self.model}

@@ -8,7 +8,8 @@ records. Both are read; a job rebuilt from records is marked ``complete = False`
 Frames returned by :func:`collect`:
 
 * ``jobs``: one row per job. Job columns (:data:`JOB_COLUMNS`) come from the resolved config and the
-  provenance (method name, dataset, task, model, style, i/c/d/pool, flows, tier, …); then for every
+  provenance (method name and row label, dataset, task, model, style, the method's grid axes such as
+  HyperCon's i/c/d/pool, flows, tier, …); then for every
   per-video metric key ``k``: ``k`` (mean over videos), ``k_sem``, ``k_n``; then the set
   metrics (``fid``, ``vfid``) as plain columns; ``unavailable`` is a dict ``{metric: reason}``.
 * ``videos``: one row per (job, video): the job columns, ``video``, ``num_frames``, ``width``,
@@ -24,6 +25,7 @@ from typing import Any
 
 import pandas as pd
 
+from metrics.base import MetricKey, specs_from_provenance
 from metrics.evaluate import aggregate_rows
 from experiments.store import read_json
 
@@ -31,11 +33,9 @@ log = logging.getLogger(__name__)
 
 #: job-level columns, in display order
 JOB_COLUMNS = (
-    "job", "method", "dataset", "split", "task", "model", "style", "i", "c", "d", "pool", "flow", "interp",
-    "metric_flow", "tier", "seed", "config_hash", "complete", "num_videos",
+    "job", "method", "label", "dataset", "split", "task", "model", "style", "flow", "interp",
+    "metric_flow", "tier", "seed", "config_hash", "complete", "num_videos", "is_reference", "table_rank",
 )
-#: HyperCon's grid axes: column name -> key in the method config (the paper's symbols)
-AXES = {"i": "num_inserted", "c": "window", "d": "dilation", "pool": "pool"}
 
 
 @dataclass
@@ -48,6 +48,16 @@ class Collection:
     results: dict[str, dict[str, Any]] = field(default_factory=dict)  # job -> results dict
     metric_keys: list[str] = field(default_factory=list)  # per-video keys, first-seen order
     set_keys: list[str] = field(default_factory=list)  # set metric keys (fid, vfid)
+    specs: dict[str, MetricKey] = field(default_factory=dict)  # how each key is reported, as recorded
+    axes: list[str] = field(default_factory=list)  # grid-axis columns declared by the methods (i, c, d, pool)
+
+    def spec(self, key: str) -> MetricKey:
+        """The recorded :class:`MetricKey` of ``key``; KeyError naming the known keys otherwise."""
+        try:
+            return self.specs[key]
+        except KeyError:
+            raise KeyError(f"metric key {key!r} is not recorded by any job under {self.root} "
+                           f"(known: {', '.join(self.specs) or 'none'})") from None
 
     def __len__(self) -> int:
         return len(self.jobs)
@@ -99,7 +109,7 @@ def load_job(job_dir: Path) -> dict[str, Any] | None:
         "complete": False,
         "num_videos": len(rows),
         "videos": rows,
-        "aggregate": aggregate_rows(rows),
+        "aggregate": aggregate_rows(rows, specs_from_provenance(provenance.get("metrics", {}))),
         "set_metrics": {},
         "unavailable": dict(provenance.get("unavailable_metrics", {}) or {}),
         "provenance": provenance,
@@ -136,6 +146,7 @@ def job_columns(results: dict[str, Any], job: str) -> dict[str, Any]:
     row: dict[str, Any] = {
         "job": job,
         "method": method_cfg.get("name") or method_prov.get("name"),
+        "label": method_prov.get("label") or method_cfg.get("name") or method_prov.get("name"),
         "dataset": _get(cfg, "dataset", "name"),
         "split": _get(cfg, "dataset", "split"),
         "task": _get(cfg, "task", "name"),
@@ -149,11 +160,10 @@ def job_columns(results: dict[str, Any], job: str) -> dict[str, Any]:
         "config_hash": prov.get("config_hash"),
         "complete": bool(results.get("complete")),
         "num_videos": int(results.get("num_videos", len(results.get("videos", [])))),
+        "is_reference": bool(method_prov.get("is_reference", False)),
+        "table_rank": int(method_prov.get("table_rank", 1)),
     }
-    is_framewise = row["method"] == "framewise"
-    for column, key in AXES.items():
-        value = None if is_framewise else method_cfg.get(key)
-        row[column] = value
+    row.update(method_prov.get("axes") or {})
     return row
 
 
@@ -162,8 +172,7 @@ def component_note(results: dict[str, Any]) -> str:
     0cf7c0c32538); interp flow_linear (offline); flow dis (offline)" for one job."""
     prov = results.get("provenance", {}) or {}
     method = prov.get("method", {}) or {}
-    options = method.get("options", {}) or {}
-    settings = [f"{sym}={options[key]}" for sym, key in AXES.items() if key in options]
+    settings = [f"{sym}={value}" for sym, value in (method.get("axes") or {}).items()]
     parts = []
     for role, comp in (method.get("components", {}) or {}).items():
         text = f"{role} {comp.get('name')} ({comp.get('tier')}"
@@ -208,6 +217,8 @@ def collect(root: Path | str) -> Collection:
     jobs, videos, raw = [], [], {}
     metric_keys: list[str] = []
     set_keys: list[str] = []
+    specs: dict[str, MetricKey] = {}
+    axes: list[str] = []
     for job_dir in find_job_dirs(root):
         results = load_job(job_dir)
         if results is None:
@@ -215,6 +226,11 @@ def collect(root: Path | str) -> Collection:
         label = _job_label(job_dir, root)
         raw[label] = results
         cols = job_columns(results, label)
+        prov = results.get("provenance", {}) or {}
+        recorded = {**{n: {"name": n} for n in (results.get("unavailable") or {})}, **(prov.get("metrics") or {})}
+        for key, spec in specs_from_provenance(recorded).items():  # unavailable ones: as their class declares
+            specs.setdefault(key, spec)
+        axes += [a for a in ((prov.get("method") or {}).get("axes") or {}) if a not in axes]
         row = dict(cols)
         for key, agg in (results.get("aggregate", {}) or {}).items():
             if key not in metric_keys:
@@ -227,6 +243,7 @@ def collect(root: Path | str) -> Collection:
                 set_keys.append(key)
             row[key] = value
         row["unavailable"] = dict(results.get("unavailable", {}) or {})
+        row["self_reference"] = set(results.get("self_reference", []) or [])
         row["path"] = str(job_dir)
         jobs.append(row)
         for record in results.get("videos", []):
@@ -243,11 +260,20 @@ def collect(root: Path | str) -> Collection:
             videos.append(vrow)
     if not jobs:
         raise FileNotFoundError(f"no results under {root} (expected results.json or provenance.json in job folders)")
+    undeclared = [k for k in (*metric_keys, *set_keys) if k not in specs]
+    if undeclared:  # results that recorded no key specs: as the registered metric classes declare them
+        from metrics.registry import declared_keys
+
+        declared = declared_keys()
+        specs.update({k: declared[k] for k in undeclared if k in declared})
     jobs_df = pd.DataFrame(jobs)
+    for axis in axes:  # jobs of methods without that axis have None (pandas: NaN)
+        if axis not in jobs_df:
+            jobs_df[axis] = None
     videos_df = pd.DataFrame(videos) if videos else pd.DataFrame(columns=[*JOB_COLUMNS, "video"])
     incomplete = jobs_df.loc[~jobs_df["complete"], "job"].tolist()
     if incomplete:
         log.warning("%d of %d job(s) under %s are incomplete, e.g. %s", len(incomplete), len(jobs_df), root,
                     incomplete[0])
     return Collection(root=root, jobs=jobs_df, videos=videos_df, results=raw, metric_keys=metric_keys,
-                      set_keys=set_keys)
+                      set_keys=set_keys, specs=specs, axes=axes)

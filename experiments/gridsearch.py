@@ -25,12 +25,13 @@ import pandas as pd
 
 from experiments.collect import Collection, component_note
 from experiments.store import atomic_write_json
-from experiments.tables import COLUMNS, Row, Table, higher_is_better, mark_best, metric_cell, unavailable_notes
+from experiments.tables import Row, Table, header, mark_best, metric_cell, unavailable_notes
+from metrics.base import MetricKey
 
 log = logging.getLogger(__name__)
 
 GROUP_COLUMNS = ("dataset", "split", "task", "model", "style")
-AXES = ("i", "c", "d", "pool")
+AXES = ("i", "c", "d", "pool")  # HyperCon's grid axes, as its grid_axes() names them (paper symbols)
 TOP_FRACTION = 0.15
 
 
@@ -73,9 +74,11 @@ def _setting(job: pd.Series, keys: tuple[str, ...]) -> dict[str, Any]:
 
 
 def select_setting(jobs: pd.DataFrame, top_fraction: float = TOP_FRACTION, fid_key: str = "fid",
-                   proxy_key: str = "fidelity_psnr", ewarp_key: str = "ewarp") -> Selection:
+                   proxy_key: str = "fidelity_psnr", ewarp_key: str = "ewarp",
+                   specs: dict[str, MetricKey] | None = None) -> Selection:
     """Apply the selection rule to ``jobs`` (one row per setting, columns as in
-    :func:`experiments.collect.collect`). Raises ValueError when no setting can be ranked."""
+    :func:`experiments.collect.collect`); ``specs`` gives the keys' directions (default: as the registered
+    metric classes declare them). Raises ValueError when no setting can be ranked."""
     if not 0 < top_fraction <= 1:
         raise ValueError(f"top_fraction must be in (0, 1], got {top_fraction}")
     if jobs.empty:
@@ -94,7 +97,11 @@ def select_setting(jobs: pd.DataFrame, top_fraction: float = TOP_FRACTION, fid_k
     if not has(ewarp_key):
         raise ValueError(f"grid search: no job has {ewarp_key!r} (E_warp); the rule needs it")
 
-    hib = higher_is_better(criterion)
+    if specs is None:
+        from metrics.registry import declared_keys
+
+        specs = declared_keys()
+    hib = specs[criterion].higher_is_better
     ranked = jobs[jobs[criterion].map(_finite)].copy()
     excluded = jobs.loc[~jobs[criterion].map(_finite), "job"].tolist()
     ranked["_crit"] = -ranked[criterion].astype(float) if hib else ranked[criterion].astype(float)
@@ -127,10 +134,11 @@ def _in_group(jobs: pd.DataFrame, group: dict[str, Any]) -> pd.DataFrame:
 
 
 def grid_jobs(collection: Collection) -> pd.DataFrame:
-    """The HyperCon jobs of a collection (those with i/c/d settings)."""
+    """The jobs of a collection whose method declares HyperCon's grid axes (i, c, d)."""
     jobs = collection.jobs
-    mask = jobs["method"].astype(str).str.startswith("hypercon") & jobs["i"].notna()
-    return jobs[mask]
+    if not all(a in jobs for a in ("i", "c", "d")):
+        return jobs.iloc[:0]
+    return jobs[jobs[["i", "c", "d"]].notna().all(axis=1)]
 
 
 def select_all(collection: Collection, top_fraction: float = TOP_FRACTION) -> list[Selection]:
@@ -141,7 +149,7 @@ def select_all(collection: Collection, top_fraction: float = TOP_FRACTION) -> li
     cols = [c for c in GROUP_COLUMNS if c in jobs]
     out = []
     for _, group in jobs.groupby(cols, sort=True, dropna=False):
-        selection = select_setting(group, top_fraction)
+        selection = select_setting(group, top_fraction, specs=collection.specs)
         log.info("%s: %s", selection.label(), selection.message)
         out.append(selection)
     return out
@@ -155,7 +163,10 @@ def grid_table(collection: Collection, selections: list[Selection]) -> Table:
         wanted = [sel.criterion, "ewarp", "cpsnr", "cssim", "fid", "fidelity_psnr", "fidelity_ssim"]
         for k in wanted:
             has_value = k in jobs and jobs[k].map(_finite).any()
-            unavailable = jobs["unavailable"].map(lambda u, m=COLUMNS[k][0]: isinstance(u, dict) and m in u).any()
+            if k not in collection.specs:
+                continue
+            metric = collection.spec(k).metric
+            unavailable = jobs["unavailable"].map(lambda u, m=metric: isinstance(u, dict) and m in u).any()
             if k not in keys and (has_value or unavailable):
                 keys.append(k)
     for sel in selections:
@@ -169,15 +180,15 @@ def grid_table(collection: Collection, selections: list[Selection]) -> Table:
             note = component_note(collection.results.get(job["job"], {}))
             if note not in footnotes:
                 footnotes.append(note)
-            cells = {(None, k): metric_cell(job, k) for k in keys}
+            cells = {(None, k): metric_cell(job, k, collection.spec(k)) for k in keys}
             for cell in cells.values():
                 cell.job, cell.note = job["job"], footnotes.index(note) + 1
             rows.append(Row(label, [footnotes.index(note) + 1], cells, [job["job"]]))
-        mark_best(rows, keys, [None])
+        mark_best(rows, {k: collection.spec(k) for k in keys}, [None])
         blocks.append((sel.label(), rows))
-    headers = {k: f"{COLUMNS[k][1]} {'↑' if higher_is_better(k) else '↓'}" for k in keys}
+    headers = {k: header(collection.spec(k)) for k in keys}
     notes = [f"{sel.label()}: {sel.message}" for sel in selections]
-    notes += unavailable_notes(blocks, keys)
+    notes += unavailable_notes(blocks, {k: collection.spec(k) for k in keys})
     notes.append(f"★ selected setting; ○ other settings in the top {selections[0].top_fraction:.0%} by the "
                  "style criterion. Values are mean ± SEM across videos; best per column in bold.")
     return Table("Grid search (paper §3.3, Fig. 5)", keys, headers, [None], None, blocks, footnotes, notes,
@@ -221,9 +232,8 @@ def plot_grid(collection: Collection, selection: Selection, stem: Path) -> list[
             ax.scatter(x[chosen], values[chosen], s=140, marker="*", color="tab:red", zorder=5, label="selected")
             ax.set_xlabel({"i": "i (frames inserted)", "c": "c (frames aggregated)", "d": "d (dilation)"}[axis])
             ax.set_xticks(sorted(x.unique()))
-            arrow = "↑" if higher_is_better(key) else "↓"
-            ax.set_ylabel(f"{COLUMNS[key][1]} {arrow}" + (" (proxy)" if key == selection.criterion and
-                                                         selection.proxy else ""))
+            ax.set_ylabel(header(collection.spec(key)) + (" (proxy)" if key == selection.criterion and
+                                                          selection.proxy else ""))
             ax.grid(alpha=0.3)
     grid[0][0].legend(fontsize=7, loc="best")
     title = selection.label() + ("  [FID unavailable: fidelity proxy]" if selection.proxy else "")

@@ -8,7 +8,7 @@ import logging
 from typing import Any
 
 from experiments.store import RunStore, atomic_write_bytes, atomic_write_json
-from metrics.base import SetMetric
+from metrics.base import SetMetric, key_specs
 from metrics.evaluate import aggregate_rows, pool_set_metrics
 
 log = logging.getLogger(__name__)
@@ -18,11 +18,12 @@ def write_results(store: RunStore, videos: list[str], metrics: dict[str, Any], u
                   provenance: dict[str, Any], complete: bool) -> dict[str, Any]:
     """Collect the per-video records of ``videos``, pool set metrics, aggregate, write both files."""
     rows = [store.load_record(v) for v in videos]
-    aggregate = aggregate_rows(rows)
+    aggregate = aggregate_rows(rows, key_specs(metrics))
     keys = list(aggregate)
     features = {name: [store.load_features(v, name) for v in videos if store.features_path(v, name).is_file()]
                 for name, metric in metrics.items() if isinstance(metric, SetMetric)}
-    set_values, set_unavailable = pool_set_metrics(metrics, features, len(rows))
+    self_reference = sorted({name for row in rows for name in row.get("self_reference", [])})
+    set_values, set_unavailable = pool_set_metrics(metrics, features, len(rows), skip=self_reference)
     unavailable = {**unavailable, **set_unavailable}
     for row in rows:
         for name, reason in row.get("unavailable", {}).items():
@@ -35,6 +36,7 @@ def write_results(store: RunStore, videos: list[str], metrics: dict[str, Any], u
         "aggregate": aggregate,
         "set_metrics": set_values,
         "unavailable": unavailable,
+        "self_reference": self_reference,
         "provenance": provenance,
     }
     atomic_write_json(store.root / "results.json", results)

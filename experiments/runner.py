@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from experiments.store import RunStore, atomic_write_json
 from experiments.results import write_results
 from hypercon.checks import composite, frames_from_uint8, frames_to_uint8
 from hypercon.interpolate import HOLE_PLACEHOLDER  # grey written into holes before any method sees them
+from hypercon.method import VideoMethod
 from metrics.base import EvalVideo
 from metrics.evaluate import evaluate_video
 
@@ -90,84 +92,124 @@ def _skip_in_metrics(metrics: dict[str, Any], record: dict[str, Any]) -> None:
             metric.skip_video(int(record["num_frames"]), int(height), int(width))
 
 
-def _needs_reference(metrics: dict[str, Any], method_name: str, has_gt: bool) -> bool:
-    """Whether some metric compares with the frame-wise output: fidelity always; FID / LPIPS / VLPIPS /
-    VFID when told to (``reference``) or when ``auto`` finds no ground truth. Frame-wise runs have none
-    (fidelity to themselves is trivial: the paper's "-")."""
-    if method_name == "framewise":
-        return False
-    for name, metric in metrics.items():
-        target = getattr(metric, "pair", getattr(metric, "reference", None))
-        if name == "fidelity" or target == "reference" or (target == "auto" and not has_gt):
+@dataclass
+class Job:
+    """One Hydra job, built before any work: a missing weights file or a bad option fails here."""
+
+    cfg: DictConfig
+    store: RunStore
+    config_hash: str
+    dataset: Any
+    method: VideoMethod
+    metrics: dict[str, Any]
+    unavailable: dict[str, str]  # metrics that cannot run here, with the reason
+    eval_flow: Any  # the flow estimator behind E_warp's source motion (None without metrics)
+    reference_cache: ReferenceCache
+    motion_cache: Any  # metrics.source_motion.SourceMotionCache | None
+    reference_model: Any  # the method's image model, when a frame-wise reference may be needed; else None
+
+    def needs_reference(self, has_gt: bool) -> bool:
+        """Whether a video needs the frame-wise output of the image model: as the method's input (blind
+        post-processors), or for a metric comparing with it (a frame-wise run is its own reference)."""
+        if self.method.needs_reference_input:
             return True
-    return False
+        return not self.method.is_reference and any(m.needs_reference(has_gt) for m in self.metrics.values())
+
+    def unavailable_self_references(self, has_gt: bool) -> list[str]:
+        """Unavailable metrics that would compare a frame-wise run with itself: shown as "–" (the paper's
+        "-"), like the available ones, not as "unavailable"."""
+        if not self.method.is_reference:
+            return []
+        from metrics.base import compares_with_reference, declared_key_specs
+        from metrics.registry import metric_class
+
+        options = OmegaConf.to_container(self.cfg.metrics.options, resolve=True) if self.cfg.metrics.options else {}
+        return [name for name in self.unavailable
+                if compares_with_reference(declared_key_specs(metric_class(name)).values(), has_gt,
+                                           (options.get(name) or {}).get("compare_with"))]
 
 
-def run(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
-    """Run one job; return the results dict (also written to ``output_dir/results.json``)."""
-    output_dir = Path(output_dir)
-    store = RunStore(output_dir)
-    device = job_device(str(cfg.device), hydra_job_num())  # one GPU per job when a multirun sees several
-    if device != str(cfg.device):
-        with open_dict(cfg):
-            cfg.device = device
-    torch.manual_seed(int(cfg.seed))
-    chash = config_hash(result_config(cfg))
-    method_name = str(cfg.method.name)
+@dataclass
+class LoadedVideo:
+    """One video as the method sees it: 8-bit exact frames, holes hidden for inpainting."""
 
-    # Build everything first: a missing weights file or a bad option fails before any work.
+    name: str
+    frames: torch.Tensor  # [T,3,H,W] the input video
+    frames_in: torch.Tensor  # the method's input: holes filled with HOLE_PLACEHOLDER
+    known: torch.Tensor | None
+    gt: torch.Tensor | None
+    meta: dict[str, Any]
+    seconds: float
+    reference: torch.Tensor | None = None  # the frame-wise output of the image model, once computed
+
+
+def build_job(cfg: DictConfig, output_dir: Path) -> Job:
+    """Instantiate dataset, method, metrics and caches for ``cfg``."""
+    store = RunStore(Path(output_dir))
     dataset = instantiate_component(cfg.dataset, mask_dir=str(store.mask_dir()))
     method = instantiate_component(cfg.method)
+    method.name = str(cfg.method.name)  # the config's name (e.g. hypercon_median), recorded in provenance
     metrics, unavailable = build_metrics(cfg)
     eval_flow = instantiate_component(cfg.metrics.flow) if metrics else None
-    names = dataset.video_names()
-    if not names:
-        raise ValueError(f"dataset {cfg.dataset.name!r} has no videos (check dataset.root / split / max_videos)")
-
-    provenance = {
-        "config_hash": chash,
-        "config": OmegaConf.to_container(cfg, resolve=True),
-        "code": git_state(),
-        "packages": package_versions(),
-        "device": device_info(str(cfg.device)),
-        "seed": int(cfg.seed),
-        "method": method.provenance(),
-        "dataset": dataset.provenance(),
-        "metrics": {n: m.provenance() for n, m in metrics.items()},
-        "metric_flow": eval_flow.provenance() if eval_flow is not None else None,
-        "unavailable_metrics": unavailable,
-    }
-    atomic_write_json(output_dir / "provenance.json", provenance)
-
-    reference_cache = ReferenceCache(Path(cfg.paths.cache_dir) / "reference")
-    # the frame-wise reference uses the method's own image model (the configured `model`), built once
-    reference_model = None
-    if _needs_reference(metrics, method_name, has_gt=False):
-        reference_model = method.components().get("model") or instantiate_component(cfg.model)
     motion_cache = None
     if metrics:
         from metrics.source_motion import SourceMotionCache
 
         motion_cache = SourceMotionCache(Path(cfg.paths.cache_dir) / "source_motion")
+    job = Job(cfg, store, config_hash(result_config(cfg)), dataset, method, metrics, unavailable, eval_flow,
+              ReferenceCache(Path(cfg.paths.cache_dir) / "reference"), motion_cache, None)
+    if job.needs_reference(has_gt=False):  # the frame-wise reference uses the method's own image model
+        job.reference_model = method.components().get("model") or instantiate_component(cfg.model)
+    return job
+
+
+def run(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
+    """Run one job; return the results dict (also written to ``output_dir/results.json``)."""
+    output_dir = Path(output_dir)
+    device = job_device(str(cfg.device), hydra_job_num())  # one GPU per job when a multirun sees several
+    if device != str(cfg.device):
+        with open_dict(cfg):
+            cfg.device = device
+    torch.manual_seed(int(cfg.seed))
+    job = build_job(cfg, output_dir)
+    names = job.dataset.video_names()
+    if not names:
+        raise ValueError(f"dataset {cfg.dataset.name!r} has no videos (check dataset.root / split / max_videos)")
+
+    provenance = {
+        "config_hash": job.config_hash,
+        "config": OmegaConf.to_container(cfg, resolve=True),
+        "code": git_state(),
+        "packages": package_versions(),
+        "device": device_info(str(cfg.device)),
+        "seed": int(cfg.seed),
+        "method": job.method.provenance(),
+        "dataset": job.dataset.provenance(),
+        "metrics": {n: m.provenance() for n, m in job.metrics.items()},
+        "metric_flow": job.eval_flow.provenance() if job.eval_flow is not None else None,
+        "unavailable_metrics": job.unavailable,
+    }
+    atomic_write_json(output_dir / "provenance.json", provenance)
 
     from experiments.progress import progress
 
     done, errors = [], []
-    for name in progress(names, desc=f"{method_name} on {cfg.dataset.name}", enabled=cfg.get("progress", None)):
-        if not cfg.overwrite and store.is_complete(name, chash):
+    desc = f"{job.method.name} on {cfg.dataset.name}"
+    for name in progress(names, desc=desc, enabled=cfg.get("progress", None)):
+        if not cfg.overwrite and job.store.is_complete(name, job.config_hash):
             log.info("%s: complete, skipped (overwrite=true recomputes)", name)
-            _skip_in_metrics(metrics, store.load_record(name))
+            _skip_in_metrics(job.metrics, job.store.load_record(name))
             done.append(name)
             continue
         try:
-            _run_video(cfg, name, dataset, method, metrics, eval_flow, store, chash, reference_cache,
-                       motion_cache, unavailable, reference_model)
+            run_video(job, name)
             done.append(name)
         except Exception as exc:  # keep finished results: aggregate them, then re-raise
             errors.append((name, exc))
             break
 
-    results = write_results(store, done, metrics, unavailable, provenance, complete=not errors and len(done) == len(names))
+    results = write_results(job.store, done, job.metrics, job.unavailable, provenance,
+                            complete=not errors and len(done) == len(names))
     if errors:
         name, exc = errors[0]
         log.error("stopped at video %s: %s (finished videos' results are kept in %s)", name, exc, output_dir)
@@ -175,74 +217,103 @@ def run(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
     return results
 
 
-def _run_video(cfg, name, dataset, method, metrics, eval_flow, store, chash, reference_cache, motion_cache,
-               unavailable, reference_model) -> None:
+def run_video(job: Job, name: str) -> None:
+    """Load → method → save → evaluate one video; its record is written last (= "this video is done")."""
+    video = load_video(job, name)
+    t0 = time.perf_counter()
+    output = frames_from_uint8(frames_to_uint8(apply_method(job, video)))  # evaluate exactly what is saved
+    t_method = time.perf_counter() - t0
+    save_outputs(job, video, output)
+    record: dict[str, Any] = {
+        "video": name,
+        "config_hash": job.config_hash,
+        "method": job.method.name,
+        "dataset": str(job.cfg.dataset.name),
+        "task": str(job.cfg.task.name),
+        "num_frames": int(video.frames.shape[0]),
+        "size": [int(video.frames.shape[-1]), int(video.frames.shape[-2])],
+        "metrics": {},
+        "unavailable": dict(job.unavailable),
+        "timing_s": {"load": video.seconds, "method": t_method},
+        "meta": {k: v for k, v in video.meta.items() if isinstance(v, (str, int, float, bool, list, type(None)))},
+    }
+    self_reference = job.unavailable_self_references(has_gt=video.gt is not None)
+    if job.metrics:
+        t0 = time.perf_counter()
+        evaluated = evaluate_output(job, video, output)
+        record["metrics"].update(evaluated["metrics"])
+        record["unavailable"].update(evaluated["unavailable"])
+        self_reference = evaluated["self_reference"] + self_reference
+        record["timing_s"]["metrics"] = time.perf_counter() - t0
+    if self_reference:
+        record["self_reference"] = self_reference
+    record["complete"] = True
+    job.store.save_record(name, record)
+    log.info("%s: %d frames, method %.1fs%s", name, video.frames.shape[0], t_method,
+             "".join(f", {k}={v:.4g}" for k, v in record["metrics"].items() if isinstance(v, float)))
+
+
+def load_video(job: Job, name: str) -> LoadedVideo:
+    """Read one video at 8 bit, like any video on disk (the synthetic one is rendered in float): what
+    ``python -m metrics`` reads back from saved frames is then exactly what the runner evaluated."""
+    t0 = time.perf_counter()
+    sample = job.dataset.load(name)
+    frames, known = frames_from_uint8(frames_to_uint8(sample.frames)), sample.known
+    gt = None
+    if sample.gt is not None:
+        gt = frames if sample.gt is sample.frames else frames_from_uint8(frames_to_uint8(sample.gt))
+    frames_in = composite(torch.full_like(frames, HOLE_PLACEHOLDER), frames, known) if known is not None else frames
+    return LoadedVideo(name, frames, frames_in, known, gt, dict(sample.meta), time.perf_counter() - t0)
+
+
+def frame_wise_reference(job: Job, video: LoadedVideo) -> torch.Tensor:
+    """The frame-wise output of the method's image model on ``video`` (8-bit exact), from the shared cache:
+    computed once per input and model, whoever asks first (a blind method or a metric)."""
+    if video.reference is None:
+        model = job.reference_model
+        video.reference = job.reference_cache.get_or_compute(
+            key=_reference_key(job.cfg, video.name, video.frames_in),
+            compute=lambda: frames_from_uint8(frames_to_uint8(model(video.frames_in, video.known))),
+        )
+    return video.reference
+
+
+def apply_method(job: Job, video: LoadedVideo) -> torch.Tensor:
+    """The method's output; blind post-processors get the frame-wise reference as input."""
+    reference = frame_wise_reference(job, video) if job.method.needs_reference_input else None
+    return job.method.run(video.frames_in, video.known, reference=reference)
+
+
+def save_outputs(job: Job, video: LoadedVideo, output: torch.Tensor) -> None:
+    """PNG frames and an mp4, as configured."""
     from hypercon.io.frames import write_frames
     from hypercon.io.video import write_video
 
-    t0 = time.perf_counter()
-    sample = dataset.load(name)
-    # 8-bit like any video on disk (the synthetic one is rendered in float): what `python -m metrics`
-    # reads back from saved frames is then exactly what the runner evaluated.
-    frames, known = frames_from_uint8(frames_to_uint8(sample.frames)), sample.known
-    if sample.gt is not None:
-        sample.gt = frames if sample.gt is sample.frames else frames_from_uint8(frames_to_uint8(sample.gt))
-    if known is not None:
-        frames_in = composite(torch.full_like(frames, HOLE_PLACEHOLDER), frames, known)
-    else:
-        frames_in = frames
-    t_load = time.perf_counter() - t0
+    if job.cfg.save_frames:
+        write_frames(output, job.store.frames_dir(video.name))
+    if job.cfg.save_video:
+        fps = float(video.meta.get("fps", 24) or 24)
+        write_video(output, job.store.video_dir(video.name) / f"{video.name}.mp4", fps=fps)
 
-    t0 = time.perf_counter()
-    output = method.run(frames_in, known)
-    t_method = time.perf_counter() - t0
-    output_u8 = frames_to_uint8(output)
-    output = frames_from_uint8(output_u8)  # evaluate exactly what is saved
 
-    if cfg.save_frames:
-        write_frames(output, store.frames_dir(name))
-    if cfg.save_video:
-        write_video(output, store.video_dir(name) / f"{name}.mp4", fps=float(sample.meta.get("fps", 24) or 24))
-
-    record: dict[str, Any] = {
-        "video": name,
-        "config_hash": chash,
-        "method": str(cfg.method.name),
-        "dataset": str(cfg.dataset.name),
-        "task": str(cfg.task.name),
-        "num_frames": int(frames.shape[0]),
-        "size": [int(frames.shape[-1]), int(frames.shape[-2])],
-        "metrics": {},
-        "unavailable": dict(unavailable),
-        "timing_s": {"load": t_load, "method": t_method},
-        "meta": {k: v for k, v in sample.meta.items() if isinstance(v, (str, int, float, bool, list, type(None)))},
-    }
-
-    if metrics:
-        t0 = time.perf_counter()
-        reference = None
-        if _needs_reference(metrics, str(cfg.method.name), has_gt=sample.gt is not None):
-            reference = reference_cache.get_or_compute(
-                key=_reference_key(cfg, name, frames_in),
-                compute=lambda: frames_from_uint8(frames_to_uint8(reference_model(frames_in, known))),
-            )
-        source = sample.gt if sample.gt is not None else frames
-        motion_key = f"{cfg.dataset.name}/{name}"
-        video = EvalVideo(
-            name=name, output=output, source=source, known=known, gt=sample.gt, reference=reference,
-            source_motion=lambda: motion_cache.get(motion_key, source, eval_flow, rule=str(cfg.metrics.occlusion_rule)),
-        )
-        evaluated = evaluate_video(video, metrics)
-        for mname, arrays in evaluated["features"].items():
-            store.save_features(name, mname, arrays)
-        record["metrics"].update(evaluated["metrics"])
-        record["unavailable"].update(evaluated["unavailable"])
-        record["timing_s"]["metrics"] = time.perf_counter() - t0
-
-    record["complete"] = True
-    store.save_record(name, record)
-    log.info("%s: %d frames, method %.1fs%s", name, frames.shape[0], t_method,
-             "".join(f", {k}={v:.4g}" for k, v in record["metrics"].items() if isinstance(v, float)))
+def evaluate_output(job: Job, video: LoadedVideo, output: torch.Tensor) -> dict[str, Any]:
+    """Every metric on the output, set-metric features saved beside the video (the result is
+    :func:`metrics.evaluate.evaluate_video`'s)."""
+    has_gt = video.gt is not None
+    wants_reference = not job.method.is_reference and job.needs_reference(has_gt)
+    reference = frame_wise_reference(job, video) if wants_reference else None
+    source = video.gt if has_gt else video.frames
+    motion_key = f"{job.cfg.dataset.name}/{video.name}"
+    rule = str(job.cfg.metrics.occlusion_rule)
+    eval_video = EvalVideo(
+        name=video.name, output=output, source=source, known=video.known, gt=video.gt, reference=reference,
+        is_reference=job.method.is_reference,
+        source_motion=lambda: job.motion_cache.get(motion_key, source, job.eval_flow, rule=rule),
+    )
+    evaluated = evaluate_video(eval_video, job.metrics)
+    for mname, arrays in evaluated["features"].items():
+        job.store.save_features(video.name, mname, arrays)
+    return evaluated
 
 
 def _reference_key(cfg: DictConfig, name: str, frames_in: torch.Tensor) -> str:

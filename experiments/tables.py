@@ -7,7 +7,6 @@ giving the tier and components behind every row. Rendered as Markdown, LaTeX (bo
 from __future__ import annotations
 
 import csv
-import functools
 import io
 import math
 from dataclasses import dataclass, field
@@ -16,58 +15,46 @@ from typing import Any
 import pandas as pd
 
 from experiments.collect import Collection, component_note, metric_note
-from metrics.evaluate import INF_CLIPPED_KEYS
+from metrics.base import MetricKey
 
-# key: (metric name in metrics/registry.py, label, number format, set metric?); the direction (↑/↓) comes
-# from the metric class's ``higher_is_better`` (see :func:`higher_is_better`)
-COLUMNS: dict[str, tuple[str, str, str, bool]] = {
-    "fid": ("fid", "FID", ".2f", True),
-    "vfid": ("vfid", "VFID", ".3f", True),
-    "ewarp": ("ewarp", "E_warp", ".6f", False),
-    "ewarp_masked": ("ewarp_masked", "E_warp holes", ".6f", False),
-    "cpsnr": ("cpsnr", "C_PSNR", ".2f", False),
-    "cssim": ("cssim", "C_SSIM", ".4f", False),
-    "fidelity_psnr": ("fidelity", "PSNR vs frame-wise", ".2f", False),
-    "fidelity_ssim": ("fidelity", "SSIM vs frame-wise", ".4f", False),
-    "psnr": ("gt", "PSNR", ".2f", False),
-    "ssim": ("gt", "SSIM", ".4f", False),
-    "lpips": ("lpips", "LPIPS", ".4f", False),
-    "vlpips": ("vlpips", "VLPIPS", ".4f", False),
-}
-#: metrics that compare against the frame-wise output in style transfer: meaningless for frame-wise itself
-SELF_REFERENCE_KEYS = ("fid", "vfid", "fidelity_psnr", "fidelity_ssim", "lpips", "vlpips")
-MODEL_LABELS = {"fst_engstrom": "FST", "fst_pytorch": "FST", "cxtattn": "Cxtattn"}
 DATASET_ORDER = ("davis2017", "davis2019", "activitynet")
+#: appended to the row label of results made with a network trained in this project (never a paper-tier cell)
+TRAINED_MARK = " †"
 
 
 @dataclass(frozen=True)
 class TableSpec:
-    """Layout of one table: metric keys (columns), the column grouping and methods we cannot run."""
+    """Layout of one of the paper's tables: its title, metric keys (columns) and column grouping. Labels,
+    formats and directions come from the metrics (:class:`metrics.base.MetricKey`), rows from the methods."""
 
     title: str
     metrics: tuple[str, ...]
     column_group: str | None = None  # a job column, e.g. "style"
-    missing_methods: tuple[tuple[str, str], ...] = ()  # (paper row, why it is absent)
 
 
 TABLES = {
-    "table1": TableSpec(
-        "Table 1: video style transfer", ("fid", "ewarp", "cpsnr", "cssim", "fidelity_psnr", "fidelity_ssim"),
-        column_group="style",
-        missing_methods=(("FST-vcons", "Lai et al. 2018 blind video consistency is not implemented here"),)),
-    "table2": TableSpec(
-        "Table 2: video inpainting", ("lpips", "vlpips", "fid", "vfid", "ewarp", "ewarp_masked", "psnr", "ssim"),
-        missing_methods=(("Cxtattn-vcons", "Lai et al. 2018 blind video consistency is not implemented here"),
-                         ("VINet", "VINet (Kim et al. 2019) is not implemented here"))),
+    "table1": TableSpec("Table 1: video style transfer",
+                        ("fid", "ewarp", "cpsnr", "cssim", "fidelity_psnr", "fidelity_ssim"), column_group="style"),
+    "table2": TableSpec("Table 2: video inpainting",
+                        ("lpips", "vlpips", "fid", "vfid", "ewarp", "ewarp_masked", "psnr", "ssim")),
 }
 
 
-@functools.lru_cache(maxsize=None)
-def higher_is_better(key: str) -> bool:
-    """Direction of a metric key, as its metric class declares it (``higher_is_better``)."""
-    from metrics.registry import metric_class
+def header(spec: MetricKey, flow: str | None = None) -> str:
+    """``"E_warp(dis) ↓"``: the key's label (with the metric flow for source-motion keys) and direction."""
+    label = spec.label
+    if flow and spec.compares_with == "source":
+        label = label.replace("E_warp", f"E_warp({flow})")
+    return f"{label} {'↑' if spec.higher_is_better else '↓'}"
 
-    return bool(metric_class(COLUMNS[key][0]).higher_is_better[key])
+
+def missing_paper_rows(table: str, present: set[str]) -> list[str]:
+    """Notes for the paper's rows of ``table`` that this harness cannot produce yet (declared in
+    :data:`baselines.PLANNED_ROWS`)."""
+    from baselines import PLANNED_ROWS
+
+    return [f"not available: {row.label}: {row.note}" for row in PLANNED_ROWS
+            if row.table == table and row.label not in present]
 
 
 @dataclass
@@ -104,21 +91,9 @@ class Table:
     row_headers: tuple[str, str] = ("Dataset", "Method")
 
 
-def method_label(job: pd.Series | dict) -> str:
-    """Display name of a job's method: "FST (frame-wise)", "HyperCon-mean", …"""
-    method = str(job.get("method"))
-    if method == "framewise":
-        model = str(job.get("model"))
-        return f"{MODEL_LABELS.get(model, model)} (frame-wise)"
-    if method.startswith("hypercon"):
-        pool = job.get("pool")
-        return f"HyperCon-{pool}" if isinstance(pool, str) and pool else "HyperCon"
-    return method
-
-
-def _setting_suffix(jobs: pd.DataFrame) -> dict[str, str]:
+def _setting_suffix(jobs: pd.DataFrame, axes: list[str]) -> dict[str, str]:
     """Labels for jobs that share a method label: the settings that tell them apart."""
-    varying = [c for c in ("i", "c", "d", "pool", "model", "flow", "interp", "split", "seed", "tier")
+    varying = [c for c in (*axes, "model", "flow", "interp", "split", "seed", "tier")
                if c in jobs and jobs[c].astype(str).nunique() > 1]
     out = {}
     for _, job in jobs.iterrows():
@@ -135,20 +110,20 @@ def _fmt(value: float, fmt: str) -> str:
     return format(value, fmt) if math.isfinite(value) else str(value)
 
 
-def metric_cell(job: pd.Series, key: str) -> Cell:
-    metric, _, fmt, is_set = COLUMNS[key]
+def metric_cell(job: pd.Series, key: str, spec: MetricKey) -> Cell:
+    """The cell of ``key`` (reported as ``spec`` says) for one job."""
     unavailable = job.get("unavailable") or {}
-    if job.get("task") == "style" and job.get("method") == "framewise" and key in SELF_REFERENCE_KEYS:
+    if spec.metric in (job.get("self_reference") or ()):
         return Cell("self_reference", text="–")
     value = job.get(key)
     if value is not None and not (isinstance(value, float) and math.isnan(value)):
-        sem = None if is_set else job.get(f"{key}_sem")
+        sem = None if spec.set_metric else job.get(f"{key}_sem")
         sem = None if sem is None or (isinstance(sem, float) and math.isnan(sem)) else float(sem)
-        text = _fmt(float(value), fmt) + (f" ± {_fmt(sem, fmt)}" if sem is not None else "")
-        n = None if is_set else job.get(f"{key}_n")
+        text = _fmt(float(value), spec.fmt) + (f" ± {_fmt(sem, spec.fmt)}" if sem is not None else "")
+        n = None if spec.set_metric else job.get(f"{key}_n")
         return Cell("value", float(value), sem, None if n is None or n != n else int(n), text=text)
-    if metric in unavailable:
-        return Cell("unavailable", reason=str(unavailable[metric]), text="unavailable")
+    if spec.metric in unavailable:
+        return Cell("unavailable", reason=str(unavailable[spec.metric]), text="unavailable")
     return Cell("not_computed", text="n/a")
 
 
@@ -156,8 +131,9 @@ def _dataset_key(name: str) -> tuple[int, str]:
     return (DATASET_ORDER.index(name) if name in DATASET_ORDER else len(DATASET_ORDER), str(name))
 
 
-def _method_key(label: str) -> tuple[int, str]:
-    return (0 if "frame-wise" in label else (2 if label.startswith("HyperCon") else 1), label)
+def _row_key(row: tuple[str, int]) -> tuple[int, str]:
+    label, rank = row
+    return (rank, label)
 
 
 def build_table(collection: Collection, spec: TableSpec | str, jobs: pd.DataFrame | None = None) -> Table:
@@ -170,68 +146,68 @@ def build_table(collection: Collection, spec: TableSpec | str, jobs: pd.DataFram
         group_col, groups = None, [None]
     labels = {}
     for _, block in jobs.groupby("dataset", sort=False):
-        base = block.apply(method_label, axis=1)
+        base = block["label"] + block["tier"].map(lambda t: TRAINED_MARK if t == "trained-here" else "")
         for label, same in block.groupby(base, sort=False):
             clash = same.duplicated([group_col] if group_col else ["dataset"], keep=False).any()
-            suffix = _setting_suffix(same) if clash else {}
+            suffix = _setting_suffix(same, collection.axes) if clash else {}
             for job in same["job"]:
                 labels[job] = f"{label} ({suffix[job]})" if job in suffix else label
+    keys = [k for k in spec.metrics if k in collection.specs]
 
     footnotes: list[str] = []
     blocks = []
     for dataset in sorted(jobs["dataset"].unique(), key=_dataset_key):
         block = jobs[jobs["dataset"] == dataset]
         rows: dict[str, Row] = {}
+        ranks: dict[str, int] = {}
         for _, job in block.iterrows():
             row = rows.setdefault(labels[job["job"]], Row(labels[job["job"]]))
+            ranks[row.label] = int(job["table_rank"])
             row.jobs.append(job["job"])
             note = component_note(collection.results.get(job["job"], {}))
             if note not in footnotes:
                 footnotes.append(note)
             if footnotes.index(note) + 1 not in row.notes:
                 row.notes.append(footnotes.index(note) + 1)
-            for key in spec.metrics:
-                cell = metric_cell(job, key)
+            for key in keys:
+                cell = metric_cell(job, key, collection.spec(key))
                 cell.job, cell.note = job["job"], footnotes.index(note) + 1
                 row.cells[(job[group_col] if group_col else None, key)] = cell
-        blocks.append((str(dataset), [rows[k] for k in sorted(rows, key=_method_key)]))
+        blocks.append((str(dataset), [rows[k] for k in sorted(rows, key=lambda label: (ranks[label], label))]))
 
-    keys = [k for k in spec.metrics
+    keys = [k for k in keys
             if any(c.status in ("value", "unavailable") for _, rows in blocks for r in rows for (g, kk), c in r.cells.items()
                    if kk == k)]
     for _, rows in blocks:
-        mark_best(rows, keys, groups)
+        mark_best(rows, {k: collection.spec(k) for k in keys}, groups)
     flows = {str(f) for f in jobs["metric_flow"].dropna().unique()}
-    headers = {}
-    for key in keys:
-        label = COLUMNS[key][1]
-        if key.startswith("ewarp") and len(flows) == 1:
-            label = label.replace("E_warp", f"E_warp({next(iter(flows))})")
-        headers[key] = f"{label} {'↑' if higher_is_better(key) else '↓'}"
+    flow = next(iter(flows)) if len(flows) == 1 else None
+    headers = {key: header(collection.spec(key), flow) for key in keys}
     notes = _table_notes(collection, jobs, blocks, keys, spec)
     return Table(spec.title, keys, headers, groups, group_col, blocks, footnotes, notes)
 
 
-def mark_best(rows: list[Row], keys: list[str], groups: list[Any]) -> None:
+def mark_best(rows: list[Row], specs: dict[str, MetricKey], groups: list[Any]) -> None:
+    """Bold the best finite value per (column group, key) among ``rows``, in each key's direction."""
     for group in groups:
-        for key in keys:
+        for key, spec in specs.items():
             cells = [r.cells[(group, key)] for r in rows if (group, key) in r.cells]
             values = [c.mean for c in cells if c.status == "value" and math.isfinite(c.mean)]
             if len(values) < 2:
                 continue
-            best = max(values) if higher_is_better(key) else min(values)
+            best = max(values) if spec.higher_is_better else min(values)
             for c in cells:
                 c.bold = c.status == "value" and abs(c.mean - best) <= 1e-12 * max(1.0, abs(best))
 
 
-def unavailable_notes(blocks: list[tuple[str, list[Row]]], keys: list[str]) -> list[str]:
+def unavailable_notes(blocks: list[tuple[str, list[Row]]], specs: dict[str, MetricKey]) -> list[str]:
     """One "unavailable: <metric>: <reason>" line per metric shown as unavailable somewhere."""
     reasons: dict[str, str] = {}
     for _, rows in blocks:
         for row in rows:
             for (_, key), c in row.cells.items():
-                if c.status == "unavailable" and key in keys:
-                    reasons.setdefault(COLUMNS[key][0], c.reason)
+                if c.status == "unavailable" and key in specs:
+                    reasons.setdefault(specs[key].metric, c.reason)
     return [f"unavailable: {_shorten(reason if reason.startswith(metric + ':') else f'{metric}: {reason}')}"
             for metric, reason in reasons.items()]
 
@@ -246,17 +222,24 @@ def _table_notes(collection, jobs, blocks, keys, spec) -> list[str]:
              "frames/clips); best per dataset and column in bold."]
     cells = [c for _, rows in blocks for r in rows for c in r.cells.values()]
     if any(c.status == "self_reference" for c in cells):
-        notes.append("–: for style transfer the frame-wise output is the reference of FID/fidelity, so the "
-                     "frame-wise row has no value (the paper's '-').")
-    if any(k in INF_CLIPPED_KEYS for k in keys):
+        notes.append("–: the frame-wise output is the reference these metrics compare with, so the frame-wise "
+                     "row has no value (the paper's '-').")
+    specs = {k: collection.spec(k) for k in keys}
+    if any(s.clip_inf for s in specs.values()):
         notes.append("PSNR-type columns: an infinite per-video value (identical frames/patches) is clipped to the "
                      "largest finite one before averaging, as Szeto's evaluation code does.")
-    notes += unavailable_notes(blocks, keys)
+    if (jobs["tier"] == "trained-here").any():
+        notes.append(f"{TRAINED_MARK.strip()} trained-here: a network trained in this project on the development "
+                     "split (its sidecar names the data and steps); not the published weights, so these numbers "
+                     "are not comparable with the paper's.")
+    notes += unavailable_notes(blocks, specs)
     if any(c.status == "not_computed" for c in cells):
         notes.append("n/a: metric not computed in that run (e.g. run with metrics=paper).")
     metric_notes = list(dict.fromkeys(metric_note(collection.results.get(j, {})) for j in jobs["job"]))
     notes += [f"metrics: {m}" for m in metric_notes]
-    notes += [f"not available: {name}: {why}" for name, why in spec.missing_methods]
+    table_name = next((name for name, t in TABLES.items() if t == spec), None)
+    if table_name:
+        notes += missing_paper_rows(table_name, {r.label for _, rows in blocks for r in rows})
     incomplete = jobs.loc[~jobs["complete"].astype(bool), "job"].tolist()
     if incomplete:
         notes.append(f"INCOMPLETE: {len(incomplete)} job(s) did not finish, e.g. {incomplete[0]}")

@@ -40,7 +40,7 @@ from hypercon.component import Component
 from hypercon.flow.base import FlowEstimator
 from hypercon.interp.base import Interpolator
 from hypercon.interpolate import interpolate_pair
-from hypercon.method import VideoMethod
+from hypercon.method import PaperRow, VideoMethod
 from hypercon.models.base import ImageModel
 
 log = logging.getLogger(__name__)
@@ -74,6 +74,10 @@ class HyperCon(VideoMethod):
     """
 
     name = "hypercon"
+    table_rank = 2
+    paper_rows = (PaperRow("table1", "HyperCon", "method=hypercon"),
+                  PaperRow("table2", "HyperCon-mean", "method=hypercon"),
+                  PaperRow("table2", "HyperCon-median", "method=hypercon_median"))
 
     def __init__(
         self,
@@ -112,6 +116,12 @@ class HyperCon(VideoMethod):
 
     def components(self) -> dict[str, Component]:
         return {"model": self.model, "interp": self.interp, "flow": self.flow}
+
+    def grid_axes(self) -> dict:
+        return {"i": self.num_inserted, "c": self.window, "d": self.dilation, "pool": self.pool}
+
+    def label(self) -> str:
+        return f"HyperCon-{self.pool} (i={self.num_inserted}, c={self.window}, d={self.dilation})"
 
     # ------------------------------------------------------------------ helpers
     def _clock(self) -> float:
@@ -177,7 +187,7 @@ class HyperCon(VideoMethod):
 
     # ------------------------------------------------------------------ main
     @torch.no_grad()
-    def run(self, frames: Tensor, known: Tensor | None = None) -> Tensor:
+    def run(self, frames: Tensor, known: Tensor | None = None, reference: Tensor | None = None) -> Tensor:
         check_frames(frames)
         if known is not None:
             check_known(known, frames)

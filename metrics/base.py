@@ -1,4 +1,5 @@
-"""What a video metric sees, and the interface every metric wrapper implements.
+"""What a video metric sees, how a metric describes its result keys, and the interface every metric
+wrapper implements.
 
 The functional cores live in one module per metric (``metrics/warping_error.py`` …) and take plain
 tensors. The wrappers here are what the runner (``python run.py``) and the CLI (``python -m metrics``)
@@ -8,8 +9,8 @@ call, so both give the same numbers.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from dataclasses import asdict, dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Mapping
 
 import numpy as np
 from torch import Tensor
@@ -37,6 +38,8 @@ class EvalVideo:
         known: ``[T,1,H,W]`` 1 = known, 0 = hole, or None.
         gt: ground-truth frames (inpainting with synthetic holes), or None.
         reference: the frame-wise output of the same image model (fidelity, FID reference), or None.
+        is_reference: the output IS the frame-wise reference (a frame-wise run): metrics that compare with
+            the reference are trivial and are recorded as "self_reference" instead of computed.
         source_motion: callable returning the :class:`metrics.source_motion.SourceMotion` of ``source``
             (forward flow t → t+1 on t's grid ``[T-1,2,H,W]`` + its occlusion mask ``[T-1,1,H,W]``);
             computed once and cached by the caller (:class:`metrics.source_motion.SourceMotionCache`).
@@ -49,6 +52,7 @@ class EvalVideo:
     gt: Tensor | None = None
     reference: Tensor | None = None
     source_motion: Callable[[], "SourceMotion"] | None = None
+    is_reference: bool = False
     _evaluated: Tensor | None = field(default=None, init=False, repr=False, compare=False)
 
     def evaluated_output(self) -> Tensor:
@@ -67,19 +71,107 @@ class EvalVideo:
         return self._evaluated
 
 
-class VideoMetric(ABC):
-    """A per-video metric. ``compute`` returns ``{key: float}`` (one metric may give several keys).
+#: what a result key compares the (evaluated) output with
+COMPARES_WITH = ("nothing", "source", "reference", "gt", "auto")
+#: the values of a metric's ``compare_with`` option: ``auto`` = the ground truth when the video has one, else
+#: the frame-wise reference (the output of the same image model applied frame by frame)
+TARGETS = ("auto", "gt", "reference")
 
-    ``higher_is_better`` maps each key to its direction (for ↑/↓ in tables). Raise
-    :class:`MetricUnavailable` when the inputs needed are missing.
+
+@dataclass(frozen=True)
+class MetricKey:
+    """How one result key of a metric is reported: everything tables, aggregation and the runner need.
+
+    Attributes:
+        label: column label (``"E_warp"``, ``"PSNR vs frame-wise"``).
+        fmt: number format (``".6f"``).
+        higher_is_better: the direction (↑ / ↓ in tables, best-cell marking, grid-search ranking).
+        compares_with: ``"nothing"`` (the output alone), ``"source"`` (the source video's motion), ``"reference"``
+            (the frame-wise output of the same image model), ``"gt"`` (the ground truth) or ``"auto"`` (gt when
+            present, else reference). A metric's ``compare_with`` option resolves ``auto`` in its records.
+        clip_inf: +inf per-video values (identical frames / patches) are clipped to the largest finite one
+            before averaging across videos, as Szeto's evaluation code does for PSNR-type keys.
+        set_metric: one value over the whole set (FID, VFID) instead of one per video; filled in from the
+            metric's base class (:class:`SetMetric`), never declared by hand.
+        metric: the registry name of the metric that produces the key (filled in from the metric).
+    """
+
+    label: str
+    fmt: str
+    higher_is_better: bool
+    compares_with: str = "nothing"
+    clip_inf: bool = False
+    set_metric: bool = False
+    metric: str = ""
+
+    def __post_init__(self) -> None:
+        if self.compares_with not in COMPARES_WITH:
+            raise ValueError(f"MetricKey {self.label!r}: compares_with must be one of {COMPARES_WITH}, "
+                             f"got {self.compares_with!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "MetricKey":
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+
+
+class _Metric(ABC):
+    """What every metric declares: its registry ``name``, ``tier`` and result ``keys``.
+
+    ``keys`` maps each result key the class can produce to its :class:`MetricKey`. A metric whose keys
+    depend on options overrides :meth:`result_keys`. A metric that compares with target frames chosen by an
+    option sets ``compare_with`` (one of :data:`TARGETS`) in ``__init__``; its keys declare
+    ``compares_with="auto"`` and :meth:`key_specs` replaces that by the option.
     """
 
     name: str = "metric"
-    higher_is_better: dict[str, bool] = {}
+    tier: str = "offline"
+    keys: ClassVar[dict[str, MetricKey]] = {}
+    compare_with: str | None = None
 
-    @abstractmethod
-    def compute(self, video: EvalVideo) -> dict[str, float]:
-        """Evaluate one video."""
+    def result_keys(self) -> list[str]:
+        """The keys this instance produces (default: every declared key)."""
+        return list(self.keys)
+
+    def key_specs(self) -> dict[str, MetricKey]:
+        """``{key: MetricKey}`` of this instance, with ``metric``, ``set_metric`` and the option-chosen
+        comparison filled in."""
+        out = {}
+        for key in self.result_keys():
+            spec = self.keys[key]
+            compares = self.compare_with if spec.compares_with == "auto" and self.compare_with else spec.compares_with
+            out[key] = replace(spec, metric=self.name, set_metric=isinstance(self, SetMetric), compares_with=compares)
+        return out
+
+    def needs_reference(self, has_gt: bool) -> bool:
+        """Whether this instance compares with the frame-wise reference on a video with / without ground
+        truth."""
+        return compares_with_reference(self.key_specs().values(), has_gt)
+
+    def check_compare_with(self, compare_with: str) -> str:
+        """Validate a ``compare_with`` option (one of :data:`TARGETS`); raises ValueError naming the metric."""
+        if compare_with not in TARGETS:
+            raise ValueError(f"{self.name}: compare_with must be one of {TARGETS}, got {compare_with!r}")
+        return compare_with
+
+    def target_frames(self, video: EvalVideo) -> Tensor:
+        """The frames this metric compares ``video``'s output with, per its ``compare_with`` option: ``gt``,
+        ``reference`` (frame-wise output of the same image model) or ``auto`` (gt when present, else reference).
+
+        Raises:
+            MetricUnavailable: the requested frames are missing or mis-shaped.
+        """
+        choice = self.compare_with or "auto"
+        resolved = choice if choice != "auto" else ("gt" if video.gt is not None else "reference")
+        frames = video.gt if resolved == "gt" else video.reference
+        if frames is None:
+            raise MetricUnavailable(f"{self.name}: video {video.name!r} has no {resolved} frames to compare with")
+        if frames.shape != video.output.shape:
+            raise MetricUnavailable(f"{self.name}: {resolved} frames {tuple(frames.shape)} and output "
+                                    f"{tuple(video.output.shape)} of video {video.name!r} differ in shape")
+        return frames
 
     def options(self) -> dict[str, Any]:
         return {}
@@ -87,18 +179,28 @@ class VideoMetric(ABC):
     def provenance(self) -> dict[str, Any]:
         cls = type(self)
         return {"name": self.name, "class": f"{cls.__module__}.{cls.__qualname__}", "options": self.options(),
-                "tier": getattr(self, "tier", "offline")}
+                "tier": self.tier, "keys": {k: s.to_dict() for k, s in self.key_specs().items()}}
 
 
-class SetMetric(ABC):
+class VideoMetric(_Metric):
+    """A per-video metric. ``compute`` returns ``{key: float}`` for its :meth:`result_keys`.
+
+    Raise :class:`MetricUnavailable` when the inputs needed are missing.
+    """
+
+    @abstractmethod
+    def compute(self, video: EvalVideo) -> dict[str, float]:
+        """Evaluate one video."""
+
+
+class SetMetric(_Metric):
     """A metric pooled over a whole set of videos (FID, VFID).
 
     The runner calls :meth:`features` once per video and stores the arrays beside that video's
     results (so resumed runs need not recompute them), then :meth:`compute` once on all of them.
     """
 
-    name: str = "set_metric"
-    higher_is_better: dict[str, bool] = {}
+    tier = "paper"
 
     @abstractmethod
     def features(self, video: EvalVideo) -> dict[str, "np.ndarray"]:
@@ -108,10 +210,48 @@ class SetMetric(ABC):
     def compute(self, features: list[dict[str, "np.ndarray"]]) -> dict[str, float]:
         """Pool the per-video features of every video into the metric value(s)."""
 
-    def options(self) -> dict[str, Any]:
-        return {}
 
-    def provenance(self) -> dict[str, Any]:
-        cls = type(self)
-        return {"name": self.name, "class": f"{cls.__module__}.{cls.__qualname__}", "options": self.options(),
-                "tier": getattr(self, "tier", "paper")}
+def compares_with_reference(specs: Iterable[MetricKey], has_gt: bool, compare_with: str | None = None) -> bool:
+    """Whether keys reported as ``specs`` compare with the frame-wise reference on a video with / without
+    ground truth; ``compare_with`` is the metric's option when the specs still say ``auto``."""
+    for spec in specs:
+        target = spec.compares_with
+        if target == "auto":
+            target = compare_with or "auto"
+        if target == "auto":
+            target = "gt" if has_gt else "reference"
+        if target == "reference":
+            return True
+    return False
+
+
+def key_specs(metrics: Mapping[str, Any]) -> dict[str, MetricKey]:
+    """``{key: MetricKey}`` of every built metric, in metric order."""
+    out: dict[str, MetricKey] = {}
+    for metric in metrics.values():
+        out.update(metric.key_specs())
+    return out
+
+
+def specs_from_provenance(metric_provenance: Mapping[str, Any]) -> dict[str, MetricKey]:
+    """``{key: MetricKey}`` from recorded metric provenance (``{name: provenance}``); results written before
+    keys were recorded fall back to the registry class's declaration."""
+    out: dict[str, MetricKey] = {}
+    for name, prov in (metric_provenance or {}).items():
+        recorded = (prov or {}).get("keys")
+        if recorded:
+            out.update({k: MetricKey.from_dict(v) for k, v in recorded.items()})
+            continue
+        from metrics.registry import metric_class
+
+        try:
+            cls = metric_class(str((prov or {}).get("name") or name))
+        except ValueError:
+            continue
+        out.update(declared_key_specs(cls))
+    return out
+
+
+def declared_key_specs(cls: type) -> dict[str, MetricKey]:
+    """A metric class's declared keys with ``metric`` and ``set_metric`` filled in."""
+    return {k: replace(s, metric=cls.name, set_metric=issubclass(cls, SetMetric)) for k, s in cls.keys.items()}

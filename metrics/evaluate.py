@@ -4,8 +4,8 @@ the experiment runner, so both give the same numbers.
 Videos are evaluated in the order given. That order matters for the default patch-consistency metrics
 (one random generator per metric run, as Szeto's VIE; see :mod:`metrics.patch_consistency`).
 Aggregates are mean ± standard error of the mean across videos (``scipy.stats.sem``, ddof = 1); for
-PSNR-type keys (:data:`INF_CLIPPED_KEYS`) +inf per-video values are first clipped to the largest
-finite one, as VIE's ``summarize_quant_results.py`` does.
+keys whose :class:`metrics.base.MetricKey` says ``clip_inf`` (PSNR-type keys) +inf per-video values are
+first clipped to the largest finite one, as VIE's ``summarize_quant_results.py`` does.
 """
 
 from __future__ import annotations
@@ -19,14 +19,10 @@ from typing import Any
 
 import numpy as np
 
-from metrics.base import EvalVideo, MetricUnavailable, SetMetric
+from metrics.base import EvalVideo, MetricKey, MetricUnavailable, SetMetric, key_specs
 from metrics.fidelity import clip_inf as _clip_inf
 
 log = logging.getLogger(__name__)
-
-#: per-video keys whose +inf values (identical frames / patches) are clipped before aggregation (VIE)
-INF_CLIPPED_KEYS = frozenset({"psnr", "cpsnr", "fidelity_psnr"})
-
 
 def aggregate(values: Iterable[float | None], clip_inf: bool = False) -> dict[str, float | int | None]:
     """``{"mean", "sem", "n"}`` over the per-video ``values``.
@@ -88,9 +84,15 @@ def build_metrics(metric_names: Sequence[str],
 
 def evaluate_video(video: EvalVideo, metrics: Mapping[str, Any]) -> dict[str, Any]:
     """Every metric on one video: ``{"metrics": {key: value}, "unavailable": {name: reason},
-    "features": {name: arrays} (set metrics), "timing_s": {name: seconds}}``."""
-    out: dict[str, Any] = {"metrics": {}, "unavailable": {}, "features": {}, "timing_s": {}}
+    "self_reference": [name], "features": {name: arrays} (set metrics), "timing_s": {name: seconds}}``.
+
+    A metric that compares with the frame-wise reference is not computed on the reference itself
+    (``video.is_reference``): it is listed in ``self_reference`` (the paper's "-")."""
+    out: dict[str, Any] = {"metrics": {}, "unavailable": {}, "self_reference": [], "features": {}, "timing_s": {}}
     for name, metric in metrics.items():
+        if video.is_reference and metric.needs_reference(has_gt=video.gt is not None):
+            out["self_reference"].append(name)
+            continue
         t0 = time.perf_counter()
         try:
             if isinstance(metric, SetMetric):
@@ -104,22 +106,25 @@ def evaluate_video(video: EvalVideo, metrics: Mapping[str, Any]) -> dict[str, An
     return out
 
 
-def aggregate_rows(rows: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+def aggregate_rows(rows: Sequence[Mapping[str, Any]], specs: Mapping[str, MetricKey]) -> dict[str, dict[str, Any]]:
     """Per-key aggregates over per-video rows (``row["metrics"]``), keys in first-seen order; +inf of
-    PSNR-type keys clipped as VIE does."""
+    the keys whose spec says ``clip_inf`` clipped as VIE does."""
     keys: list[str] = []
     for row in rows:
         keys += [k for k in row["metrics"] if k not in keys]
-    return {k: aggregate((r["metrics"].get(k) for r in rows), clip_inf=k in INF_CLIPPED_KEYS) for k in keys}
+    return {k: aggregate((r["metrics"].get(k) for r in rows), clip_inf=k in specs and specs[k].clip_inf)
+            for k in keys}
 
 
 def pool_set_metrics(metrics: Mapping[str, Any], features: Mapping[str, Sequence[Any]],
-                     num_videos: int) -> tuple[dict[str, float], dict[str, str]]:
-    """Compute every set metric (FID, VFID) from its per-video features; missing features → unavailable."""
+                     num_videos: int, skip: Iterable[str] = ()) -> tuple[dict[str, float], dict[str, str]]:
+    """Compute every set metric (FID, VFID) from its per-video features; missing features → unavailable.
+    Metrics in ``skip`` (self-reference: a frame-wise run against itself) are not pooled."""
     values: dict[str, float] = {}
     unavailable: dict[str, str] = {}
+    skip = set(skip)
     for name, metric in metrics.items():
-        if not isinstance(metric, SetMetric) or num_videos == 0:
+        if not isinstance(metric, SetMetric) or num_videos == 0 or name in skip:
             continue
         feats = list(features.get(name, []))
         if len(feats) != num_videos:
@@ -146,7 +151,8 @@ def evaluate_videos(videos: Iterable[EvalVideo], metric_names: Sequence[str],
     Returns:
         ``{"videos": [{"video", "metrics": {key: value}, "unavailable": {name: reason}, "timing_s"}],
         "aggregate": {key: {"mean","sem","n"}}, "set_metrics": {key: value},
-        "unavailable": {name: reason}, "metrics": {name: provenance}, "higher_is_better": {key: bool}}``.
+        "unavailable": {name: reason}, "metrics": {name: provenance (with its keys' MetricKey)},
+        "higher_is_better": {key: bool}}``.
     """
     built = dict(metrics) if metrics is not None else build_metrics(metric_names, metric_options)[0]
     rows: list[dict[str, Any]] = []
@@ -161,12 +167,11 @@ def evaluate_videos(videos: Iterable[EvalVideo], metric_names: Sequence[str],
         rows.append({"video": video.name, "num_frames": int(video.output.shape[0]), **result})
         log.info("%s: %s", video.name, ", ".join(f"{k}={v:.6g}" for k, v in result["metrics"].items()))
 
-    aggregates = aggregate_rows(rows)
+    specs = key_specs(built)
+    aggregates = aggregate_rows(rows, specs)
     set_values, set_unavailable = pool_set_metrics(built, features, len(rows))
     for name, reason in set_unavailable.items():
         unavailable.setdefault(name, reason)
-    higher: dict[str, bool] = {}
-    for metric in built.values():
-        higher.update(getattr(metric, "higher_is_better", {}) or {})
+    higher = {key: spec.higher_is_better for key, spec in specs.items()}
     return {"videos": rows, "aggregate": aggregates, "set_metrics": set_values, "unavailable": unavailable,
             "metrics": {name: m.provenance() for name, m in built.items()}, "higher_is_better": higher}

@@ -29,9 +29,8 @@ from torch import Tensor
 
 from hypercon.io.atomic import atomic_path
 from hypercon.checks import check_frames, frames_to_uint8
-from metrics.base import EvalVideo, SetMetric
+from metrics.base import EvalVideo, MetricKey, SetMetric
 from metrics.frechet import frechet_distance_of_features
-from metrics.lpips import PAIRS, comparison_frames, evaluated_output
 
 LOG = logging.getLogger(__name__)
 
@@ -99,7 +98,7 @@ class FID(SetMetric):
     """Frame-level FID between output frames and target frames, pooled over the set (paper tier).
 
     Args:
-        reference: "auto" | "gt" | "reference": the target frames (:func:`metrics.lpips.comparison_frames`).
+        compare_with: "auto" | "gt" | "reference": the target frames (:meth:`metrics.base.SetMetric.target_frames`).
         weights / weights_dir: explicit file / weights folder for ``fid_inception``. device: where it runs.
         batch_size: frames per forward pass. cache_dir: folder for cached target features (None: no cache).
     Raises:
@@ -108,13 +107,12 @@ class FID(SetMetric):
 
     name = "fid"
     tier = "paper"
-    higher_is_better = {"fid": False}
+    keys = {"fid": MetricKey("FID", ".2f", False, "auto")}
 
-    def __init__(self, reference: str = "auto", weights: str | None = None, weights_dir: str | None = None,
+    def __init__(self, compare_with: str = "auto", weights: str | None = None, weights_dir: str | None = None,
                  device: str = "cpu", batch_size: int = 50, cache_dir: str | None = None):
-        if reference not in PAIRS:
-            raise ValueError(f"fid: reference must be one of {PAIRS}, got {reference!r}")
-        self.reference, self.device, self.batch_size = reference, device, int(batch_size)
+        self.compare_with = self.check_compare_with(compare_with)
+        self.device, self.batch_size = device, int(batch_size)
         self.cache_dir = Path(cache_dir) / "fid" if cache_dir else None
         self.model, self._weights_record = load_fid_inception(weights, weights_dir, device)
 
@@ -132,8 +130,8 @@ class FID(SetMetric):
         return feats
 
     def features(self, video: EvalVideo) -> dict[str, np.ndarray]:
-        target, _ = comparison_frames(video, self.reference, self.name)
-        return {"pred": inception_features(self.model, evaluated_output(video), self.batch_size, self.device),
+        target = self.target_frames(video)
+        return {"pred": inception_features(self.model, video.evaluated_output(), self.batch_size, self.device),
                 "ref": self._target_features(target)}
 
     def compute(self, features: list[dict[str, np.ndarray]]) -> dict[str, float]:
@@ -150,7 +148,7 @@ class FID(SetMetric):
         return {"fid": frechet_distance_of_features(pred, ref)}
 
     def options(self) -> dict[str, Any]:
-        return {"reference": self.reference, "dims": FEATURE_DIM, "resize": "bilinear 299 (pytorch-fid)"}
+        return {"compare_with": self.compare_with, "dims": FEATURE_DIM, "resize": "bilinear 299 (pytorch-fid)"}
 
     def provenance(self) -> dict[str, Any]:
         return {**super().provenance(), "weights": self._weights_record}

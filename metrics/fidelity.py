@@ -26,7 +26,7 @@ import torch
 from torch import Tensor
 
 from hypercon.checks import check_frames, composite
-from metrics.base import EvalVideo, MetricUnavailable, VideoMetric
+from metrics.base import EvalVideo, MetricKey, MetricUnavailable, VideoMetric
 
 WIN = 7
 K1, K2 = 0.01, 0.03
@@ -152,7 +152,8 @@ class Fidelity(_FramePairMetric):
 
     name = "fidelity"
     prefix = "fidelity_"
-    higher_is_better = {"fidelity_psnr": True, "fidelity_ssim": True}
+    keys = {"fidelity_psnr": MetricKey("PSNR vs frame-wise", ".2f", True, "reference", clip_inf=True),
+            "fidelity_ssim": MetricKey("SSIM vs frame-wise", ".4f", True, "reference")}
 
     def _pair(self, video: EvalVideo) -> tuple[Tensor, Tensor]:
         if video.reference is None:
@@ -170,7 +171,8 @@ class GroundTruthPSNRSSIM(_FramePairMetric):
 
     name = "gt"
     prefix = ""
-    higher_is_better = {"psnr": True, "ssim": True}
+    keys = {"psnr": MetricKey("PSNR", ".2f", True, "gt", clip_inf=True),
+            "ssim": MetricKey("SSIM", ".4f", True, "gt")}
 
     def __init__(self, ssim_data_range: float = 2.0, inf_policy: str = "clip", device: str = "cpu") -> None:
         super().__init__(ssim_data_range=ssim_data_range, inf_policy=inf_policy, device=device)

@@ -28,40 +28,11 @@ import torch
 from torch import Tensor
 
 from hypercon.checks import check_frames
-from metrics.base import EvalVideo, MetricUnavailable, VideoMetric
+from metrics.base import EvalVideo, MetricKey, MetricUnavailable, VideoMetric
 
 LOG = logging.getLogger(__name__)
 
 NETS = ("alex", "vgg", "squeeze")
-PAIRS = ("auto", "gt", "reference")
-
-
-def comparison_frames(video: EvalVideo, pair: str, metric: str) -> tuple[Tensor, str]:
-    """The frames a paired metric compares ``video.output`` with: ``gt``, ``reference`` (frame-wise output of
-    the same image model) or ``auto`` (gt when present, else reference). Returns ``(frames, resolved pair)``.
-
-    Raises:
-        ValueError: unknown ``pair``. MetricUnavailable: the requested frames are missing or mis-shaped.
-    """
-    if pair not in PAIRS:
-        raise ValueError(f"{metric}: pair must be one of {PAIRS}, got {pair!r}")
-    resolved = pair if pair != "auto" else ("gt" if video.gt is not None else "reference")
-    frames = video.gt if resolved == "gt" else video.reference
-    if frames is None:
-        raise MetricUnavailable(f"{metric}: video {video.name!r} has no {resolved} frames to compare with")
-    if frames.shape != video.output.shape:
-        raise MetricUnavailable(f"{metric}: {resolved} frames {tuple(frames.shape)} and output "
-                                f"{tuple(video.output.shape)} of video {video.name!r} differ in shape")
-    return frames, resolved
-
-
-def evaluated_output(video: EvalVideo) -> Tensor:
-    """The frames a metric evaluates: ``video.evaluated_output()`` (output composited with the known pixels,
-    as VIE does) where :class:`EvalVideo` provides it, else ``video.output``."""
-    fn = getattr(video, "evaluated_output", None)
-    return fn() if callable(fn) else video.output
-
-
 def map_trunk_keys(trunk_keys: list[str], torchvision_state: dict[str, Tensor]) -> dict[str, Tensor]:
     """``sliceK.<i>.<param>`` (lpips trunk) ← ``features.<i>.<param>`` (torchvision). Raises ValueError listing
     trunk keys absent from the file or with a different shape."""
@@ -156,7 +127,7 @@ class LPIPSMetric(VideoMetric):
 
     Args:
         net: "alex" (default, as VIE), "vgg" or "squeeze" (as Lai et al.).
-        pair: "auto" | "gt" | "reference" (see :func:`comparison_frames`).
+        compare_with: "auto" | "gt" | "reference" (:meth:`metrics.base.VideoMetric.target_frames`).
         weights: explicit trunk file; weights_dir: weights folder; lin_weights: explicit linear-head file.
         device: where LPIPS runs; batch_size: frames per forward pass.
     Raises:
@@ -165,24 +136,23 @@ class LPIPSMetric(VideoMetric):
 
     name = "lpips"
     tier = "paper"
-    higher_is_better = {"lpips": False}
+    keys = {"lpips": MetricKey("LPIPS", ".4f", False, "auto")}
 
-    def __init__(self, net: str = "alex", pair: str = "auto", weights: str | None = None,
+    def __init__(self, net: str = "alex", compare_with: str = "auto", weights: str | None = None,
                  weights_dir: str | None = None, lin_weights: str | None = None, device: str = "cpu",
                  batch_size: int = 8):
-        if pair not in PAIRS:
-            raise ValueError(f"lpips: pair must be one of {PAIRS}, got {pair!r}")
-        self.net, self.pair, self.device, self.batch_size = net, pair, device, int(batch_size)
+        self.compare_with = self.check_compare_with(compare_with)
+        self.net, self.device, self.batch_size = net, device, int(batch_size)
         self.model, self._weights_record = build_lpips(net, weights, weights_dir, lin_weights)
         self.model.to(device)
 
     def compute(self, video: EvalVideo) -> dict[str, float]:
-        target, _ = comparison_frames(video, self.pair, self.name)
-        values = lpips_per_frame(self.model, target, evaluated_output(video), self.batch_size, self.device)
+        target = self.target_frames(video)
+        values = lpips_per_frame(self.model, target, video.evaluated_output(), self.batch_size, self.device)
         return {"lpips": float(values.mean())}
 
     def options(self) -> dict[str, Any]:
-        return {"net": self.net, "version": "0.1", "pair": self.pair}
+        return {"net": self.net, "version": "0.1", "compare_with": self.compare_with}
 
     def provenance(self) -> dict[str, Any]:
         return {**super().provenance(), "weights": self._weights_record}

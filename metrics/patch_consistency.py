@@ -33,7 +33,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from hypercon.checks import check_frames
-from metrics.base import EvalVideo, MetricUnavailable, VideoMetric
+from metrics.base import EvalVideo, MetricKey, MetricUnavailable, VideoMetric
 from metrics.fidelity import INF_POLICIES, K1, K2, WIN, box_mean, clip_inf, reduce_frames
 
 __all__ = ["clip_inf", "draw_positions", "patch_consistency", "PatchConsistencyPSNR", "PatchConsistencySSIM"]
@@ -237,7 +237,7 @@ class PatchConsistencyPSNR(PatchConsistency):
 
     name = "cpsnr"
     measure = "psnr"
-    higher_is_better = {"cpsnr": True}
+    keys = {"cpsnr": MetricKey("C_PSNR", ".2f", True, clip_inf=True)}
 
     def compute(self, video: EvalVideo) -> dict[str, float]:
         return {"cpsnr": reduce_frames(self.per_pair(video), self.inf_policy)}
@@ -248,7 +248,7 @@ class PatchConsistencySSIM(PatchConsistency):
 
     name = "cssim"
     measure = "ssim"
-    higher_is_better = {"cssim": True}
+    keys = {"cssim": MetricKey("C_SSIM", ".4f", True)}
 
     def compute(self, video: EvalVideo) -> dict[str, float]:
         return {"cssim": float(self.per_pair(video).mean())}

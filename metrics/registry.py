@@ -1,4 +1,8 @@
-"""Metric names → classes: the one table the CLI and the runner share (imported lazily)."""
+"""Metric names → classes: the one table the CLI and the runner share (imported lazily).
+
+Adding a metric: one module with a :class:`metrics.base.VideoMetric` (or ``SetMetric``) that declares its
+``keys``, one line here, and its test.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,17 @@ METRICS: dict[str, str] = {
     "fid": "metrics.fid.FID",
     "vfid": "metrics.vfid.VFID",
 }
+
+
+def declared_keys() -> dict[str, "MetricKey"]:
+    """Every result key declared by a registered metric class, as ``{key: MetricKey}`` (``metric`` and
+    ``set_metric`` filled in). Results on disk record their own keys; this serves code without results."""
+    from metrics.base import declared_key_specs
+
+    out = {}
+    for name in METRICS:
+        out.update(declared_key_specs(metric_class(name)))
+    return out
 
 
 def metric_class(name: str) -> type:

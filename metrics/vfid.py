@@ -22,10 +22,9 @@ import torch
 from torch import Tensor
 
 from hypercon.checks import check_frames
-from metrics.base import EvalVideo, SetMetric
+from metrics.base import EvalVideo, MetricKey, SetMetric
 from metrics.frechet import frechet_distance_of_features
 from metrics.i3d import I3DFeatures, frames_to_clip, window_clips, window_starts
-from metrics.lpips import PAIRS, comparison_frames, evaluated_output
 
 LOG = logging.getLogger(__name__)
 
@@ -56,7 +55,7 @@ class VFID(SetMetric):
     """Video FID on I3D Mixed_5c features (paper tier; needs ``i3d_rgb_imagenet``).
 
     Args:
-        mode: "clips" (default) or "video". pair: "auto" | "gt" | "reference".
+        mode: "clips" (default) or "video". compare_with: "auto" | "gt" | "reference".
         window: frames per clip (10). batch_size: clips per I3D forward pass.
         input_range: "01" (VIE, default) or "pm1". weights / weights_dir / device: see :class:`I3DFeatures`.
     Raises:
@@ -65,23 +64,22 @@ class VFID(SetMetric):
 
     name = "vfid"
     tier = "paper"
-    higher_is_better = {"vfid": False}
+    keys = {"vfid": MetricKey("VFID", ".3f", False, "auto")}
 
-    def __init__(self, mode: str = "clips", pair: str = "auto", window: int = 10, batch_size: int = 2,
+    def __init__(self, mode: str = "clips", compare_with: str = "auto", window: int = 10, batch_size: int = 2,
                  input_range: str = "01", weights: str | None = None, weights_dir: str | None = None,
                  device: str = "cpu"):
         if mode not in MODES:
             raise ValueError(f"vfid: mode must be one of {MODES}, got {mode!r}")
-        if pair not in PAIRS:
-            raise ValueError(f"vfid: pair must be one of {PAIRS}, got {pair!r}")
-        self.mode, self.pair, self.window, self.batch_size = mode, pair, int(window), int(batch_size)
+        self.compare_with = self.check_compare_with(compare_with)
+        self.mode, self.window, self.batch_size = mode, int(window), int(batch_size)
         self.extractor = I3DFeatures(weights, weights_dir, device, input_range)
 
     @torch.no_grad()
     def features(self, video: EvalVideo) -> dict[str, np.ndarray]:
-        target, _ = comparison_frames(video, self.pair, self.name)
+        target = self.target_frames(video)
         args = (self.mode, self.window, self.batch_size)
-        return {"pred": pooled_i3d_features(self.extractor, evaluated_output(video), *args),
+        return {"pred": pooled_i3d_features(self.extractor, video.evaluated_output(), *args),
                 "ref": pooled_i3d_features(self.extractor, target, *args)}
 
     def compute(self, features: list[dict[str, np.ndarray]]) -> dict[str, float]:
@@ -100,7 +98,7 @@ class VFID(SetMetric):
         return {"vfid": frechet_distance_of_features(pred, ref)}
 
     def options(self) -> dict[str, Any]:
-        return {"mode": self.mode, "pair": self.pair, "window": self.window, "stride": 1,
+        return {"mode": self.mode, "compare_with": self.compare_with, "window": self.window, "stride": 1,
                 "feature": "Mixed_5c mean over T,H,W (1024-d)", "input_range": self.extractor.input_range}
 
     def provenance(self) -> dict[str, Any]:

@@ -20,9 +20,8 @@ import torch
 from torch import Tensor
 
 from hypercon.checks import check_frames
-from metrics.base import EvalVideo, VideoMetric
+from metrics.base import EvalVideo, MetricKey, VideoMetric
 from metrics.i3d import I3DFeatures, window_clips, window_starts
-from metrics.lpips import PAIRS, comparison_frames, evaluated_output
 
 VLPIPS_LAYERS = ("Conv3d_2c_3x3", "Mixed_3c", "Mixed_4f", "Mixed_5c")
 
@@ -65,7 +64,7 @@ class VLPIPS(VideoMetric):
     """Per-video mean VLPIPS over 10-frame windows (paper tier; needs ``i3d_rgb_imagenet``).
 
     Args:
-        pair: "auto" | "gt" | "reference" (see :func:`metrics.lpips.comparison_frames`).
+        compare_with: "auto" | "gt" | "reference" (:meth:`metrics.base.VideoMetric.target_frames`).
         window: frames per clip (10, as VIE). batch_size: windows per I3D forward pass.
         input_range: "01" (VIE, default) or "pm1". weights / weights_dir / device: see :class:`I3DFeatures`.
     Raises:
@@ -74,24 +73,23 @@ class VLPIPS(VideoMetric):
 
     name = "vlpips"
     tier = "paper"
-    higher_is_better = {"vlpips": False}
+    keys = {"vlpips": MetricKey("VLPIPS", ".4f", False, "auto")}
 
-    def __init__(self, pair: str = "auto", window: int = 10, batch_size: int = 2, input_range: str = "01",
+    def __init__(self, compare_with: str = "auto", window: int = 10, batch_size: int = 2, input_range: str = "01",
                  weights: str | None = None, weights_dir: str | None = None, device: str = "cpu"):
-        if pair not in PAIRS:
-            raise ValueError(f"vlpips: pair must be one of {PAIRS}, got {pair!r}")
+        self.compare_with = self.check_compare_with(compare_with)
         if int(window) < 1 or int(batch_size) < 1:
             raise ValueError(f"vlpips: window and batch_size must be >= 1, got {window}, {batch_size}")
-        self.pair, self.window, self.batch_size = pair, int(window), int(batch_size)
+        self.window, self.batch_size = int(window), int(batch_size)
         self.extractor = I3DFeatures(weights, weights_dir, device, input_range)
 
     def compute(self, video: EvalVideo) -> dict[str, float]:
-        target, _ = comparison_frames(video, self.pair, self.name)
-        values = vlpips_windows(self.extractor, target, evaluated_output(video), self.window, self.batch_size)
+        target = self.target_frames(video)
+        values = vlpips_windows(self.extractor, target, video.evaluated_output(), self.window, self.batch_size)
         return {"vlpips": float(values.mean())}
 
     def options(self) -> dict[str, Any]:
-        return {"pair": self.pair, "window": self.window, "stride": 1, "layers": list(VLPIPS_LAYERS),
+        return {"compare_with": self.compare_with, "window": self.window, "stride": 1, "layers": list(VLPIPS_LAYERS),
                 "input_range": self.extractor.input_range, "short_video_padding": "own last frame"}
 
     def provenance(self) -> dict[str, Any]:

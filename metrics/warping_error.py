@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from hypercon.checks import check_flow, check_frames, check_known
-from metrics.base import EvalVideo, MetricUnavailable, VideoMetric
+from metrics.base import EvalVideo, MetricKey, MetricUnavailable, VideoMetric
 
 AVERAGING = ("vie", "lai")
 FORMS = ("mean", "l2")
@@ -155,7 +155,8 @@ class WarpingError(VideoMetric):
 
     name = "ewarp"
     base_key = "ewarp"
-    higher_is_better = {f"ewarp{a}{f}": False for a in ("", "_lai") for f in ("", "_l2")}
+    keys = {f"ewarp{a}{f}": MetricKey(f"E_warp{a}{f}", ".6f", False, "source")
+            for a in ("", "_lai") for f in ("", "_l2")}
 
     def __init__(self, occlusion_rule: str | None = "lai", averaging: str = "vie", form: str = "mean",
                  device: str = "cpu") -> None:
@@ -165,6 +166,9 @@ class WarpingError(VideoMetric):
             raise ValueError(f"{self.name}: form must be one of {FORMS}, got {form!r}")
         self.occlusion_rule, self.averaging, self.form, self.device = occlusion_rule, averaging, form, device
         self.key = self.base_key + ("_lai" if averaging == "lai" else "") + ("_l2" if form == "l2" else "")
+
+    def result_keys(self) -> list[str]:
+        return [self.key]
 
     def options(self) -> dict[str, Any]:
         return {"occlusion_rule": self.occlusion_rule, "averaging": self.averaging, "form": self.form}
@@ -201,7 +205,8 @@ class MaskedWarpingError(WarpingError):
 
     name = "ewarp_masked"
     base_key = "ewarp_masked"
-    higher_is_better = {f"ewarp_masked{a}{f}": False for a in ("", "_lai") for f in ("", "_l2")}
+    keys = {f"ewarp_masked{a}{f}": MetricKey(f"E_warp holes{a}{f}", ".6f", False, "source")
+            for a in ("", "_lai") for f in ("", "_l2")}
 
     def _region(self, video: EvalVideo, flow_fw: Tensor) -> Tensor:
         if video.known is None:

@@ -104,7 +104,7 @@ def test_fid_pools_videos(fid_metric, tmp_path, caplog):
     # style video b's output is a permutation of its reference: same feature set
     np.testing.assert_allclose(np.sort(feats[1]["pred"], 0), np.sort(feats[1]["ref"], 0), rtol=1e-5, atol=1e-6)
     assert metric.compute([feats[1]])["fid"] == pytest.approx(0.0, abs=1e-6)
-    metric.reference = "reference"
+    metric.compare_with = "reference"
     with pytest.raises(MetricUnavailable, match="no reference"):
         metric.features(EvalVideo(name="c", output=gt, source=gt, gt=gt))
 
@@ -137,5 +137,5 @@ def test_missing_and_wrong_weights(standin, tmp_path, monkeypatch):
     target.symlink_to(standin[0])
     with pytest.raises(WeightsHashError, match="6726825d"):
         FID(weights_dir=str(tmp_path))
-    with pytest.raises(ValueError, match="reference"):
-        FID(reference="frames")
+    with pytest.raises(ValueError, match="compare_with"):
+        FID(compare_with="frames")

@@ -94,7 +94,8 @@ def write_grid(root, dataset="synthetic", with_fid=False):
         prov = {"config_hash": "h", "config": {
             "method": {"name": "hypercon", "num_inserted": i, "window": c, "dilation": d, "pool": "mean"},
             "dataset": {"name": dataset}, "task": {"name": "style"}, "model": {"name": "kmeans_palette"}},
-            "method": {"name": "hypercon", "tier": "offline",
+            "method": {"name": "hypercon", "tier": "offline", "label": f"HyperCon-mean (i={i}, c={c}, d={d})",
+                       "axes": {"i": i, "c": c, "d": d, "pool": "mean"}, "table_rank": 2,
                        "components": {"model": {"name": "kmeans_palette", "tier": "offline"}}},
             "metric_flow": {"name": "dis", "tier": "offline"}, "metrics": {}}
         atomic_write_json(job / "results.json", {

@@ -15,7 +15,7 @@ import torchvision
 import hypercon.weights.registry as reg
 from hypercon.weights import MissingWeightsError, WeightsHashError, load_manifest
 from metrics.base import EvalVideo, MetricUnavailable
-from metrics.lpips import LPIPSMetric, comparison_frames, map_trunk_keys
+from metrics.lpips import LPIPSMetric, map_trunk_keys
 
 ALEX_RELU_ENDS = (1, 4, 7, 9, 11)  # torchvision alexnet.features indices of relu1..relu5
 
@@ -107,18 +107,21 @@ def test_lin_weights_from_weights_dir_verified_and_bundled_fallback(alex_trunk, 
         LPIPSMetric(net="alex", weights=str(trunk), lin_weights=str(partial))
 
 
-def test_pairs_and_missing_inputs(alex_trunk):
+def test_compare_with_and_missing_inputs(alex_trunk):
     frames = torch.rand(2, 3, 16, 16)
     style = EvalVideo(name="s", output=frames, source=frames, reference=frames.flip(0))
-    assert comparison_frames(style, "auto", "lpips")[1] == "reference"
     inpaint = EvalVideo(name="i", output=frames, source=frames, gt=frames, reference=frames)
-    assert comparison_frames(inpaint, "auto", "lpips")[1] == "gt"
+    auto, gt = LPIPSMetric(net="alex"), LPIPSMetric(net="alex", compare_with="gt")
+    assert auto.target_frames(style) is style.reference and auto.target_frames(inpaint) is inpaint.gt
+    assert auto.needs_reference(has_gt=False) and not auto.needs_reference(has_gt=True)
+    assert auto.key_specs()["lpips"].compares_with == "auto" and gt.key_specs()["lpips"].compares_with == "gt"
+    assert auto.provenance()["options"]["compare_with"] == "auto"
     with pytest.raises(MetricUnavailable, match="no gt frames"):
-        comparison_frames(style, "gt", "lpips")
+        gt.target_frames(style)
     with pytest.raises(MetricUnavailable, match="differ in shape"):
-        comparison_frames(EvalVideo(name="x", output=frames, source=frames, gt=frames[:1]), "gt", "lpips")
-    with pytest.raises(ValueError, match="pair"):
-        LPIPSMetric(pair="both")
+        gt.target_frames(EvalVideo(name="x", output=frames, source=frames, gt=frames[:1]))
+    with pytest.raises(ValueError, match="compare_with"):
+        LPIPSMetric(compare_with="both")
 
 
 def test_missing_trunk_file_fails_in_constructor(tmp_path, monkeypatch):

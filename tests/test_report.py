@@ -13,8 +13,7 @@ from experiments.collect import collect
 from experiments.report import choose_table, main, report
 from metrics.evaluate import aggregate
 from experiments.store import atomic_write_json
-from experiments.tables import (COLUMNS, TABLES, build_table, higher_is_better, render_csv, render_latex,
-                                render_markdown)
+from experiments.tables import TABLES, build_table, render_csv, render_latex, render_markdown
 
 
 def make_job(root, name, *, method="hypercon", dataset="davis2016", task="style", model="kmeans_palette",
@@ -31,12 +30,20 @@ def make_job(root, name, *, method="hypercon", dataset="davis2016", task="style"
         components.update({"interp": {"name": "flow_linear", "tier": "offline"},
                            "flow": {"name": "dis", "tier": "offline"}})
     config_hash = f"h-{name}"
+    framewise = method == "framewise"
+    # what the methods record about themselves (hypercon.method.VideoMethod.provenance)
+    described = {"label": f"{ {'cxtattn': 'Cxtattn', 'fst_engstrom': 'FST'}.get(model, model)} (frame-wise)",
+                 "axes": {}, "is_reference": True, "table_rank": 0} if framewise else {
+        "label": f"HyperCon-{pool} (i={i}, c={c}, d={d})", "axes": {"i": i, "c": c, "d": d, "pool": pool},
+        "is_reference": False, "table_rank": 2}
+    # a frame-wise run is its own reference: metrics comparing with it are recorded as self-references
+    self_reference = (["fid", "fidelity"] if task == "style" else []) if framewise else []
     provenance = {
         "config_hash": config_hash, "seed": 0,
         "config": {"method": method_cfg, "dataset": {"name": dataset}, "task": {"name": task}, "model": model_cfg,
                    "metrics": {"occlusion_rule": "lai"}, "seed": 0},
         "method": {"name": method, "tier": "offline", "components": components,
-                   "options": {k: v for k, v in method_cfg.items() if k != "name"}},
+                   "options": {k: v for k, v in method_cfg.items() if k != "name"}, **described},
         "metric_flow": {"name": "dis", "tier": "offline"},
         "metrics": {"ewarp": {"name": "ewarp", "tier": "offline"}},
         "unavailable_metrics": dict(unavailable or {}),
@@ -55,7 +62,7 @@ def make_job(root, name, *, method="hypercon", dataset="davis2016", task="style"
             "complete": complete, "num_videos": len(records), "videos": records,
             "aggregate": {k: aggregate(r["metrics"].get(k) for r in records) for k in keys},
             "set_metrics": dict(set_metrics or {}), "unavailable": dict(unavailable or {}),
-            "provenance": provenance})
+            "self_reference": self_reference, "provenance": provenance})
     return job
 
 
@@ -92,7 +99,7 @@ def test_table_cells_are_mean_sem_with_best_in_bold(style_sweep):
     table = build_table(collect(style_sweep), "table1")
     (dataset, rows), = table.blocks
     assert dataset == "davis2016"
-    assert [r.label for r in rows] == ["kmeans_palette (frame-wise)", "HyperCon-mean"]
+    assert [r.label for r in rows] == ["kmeans_palette (frame-wise)", "HyperCon-mean (i=2, c=5, d=1)"]
     fw, hc = rows
     vals = [HC[v]["ewarp"] for v in HC]
     cell = hc.cells[(None, "ewarp")]
@@ -130,7 +137,7 @@ def test_style_column_groups_and_latex(tmp_path):
     assert table.group_name == "style" and table.groups == ["rain_princess", "udnie"]
     assert [b[0] for b in table.blocks] == ["davis2017", "davis2016"]  # the paper's dataset order first
     rows = dict(table.blocks)["davis2016"]
-    assert [r.label for r in rows] == ["FST (frame-wise)", "HyperCon-mean"]
+    assert [r.label for r in rows] == ["FST (frame-wise)", "HyperCon-mean (i=2, c=5, d=1)"]
     assert ("udnie", "ewarp") in rows[1].cells and ("rain_princess", "ewarp") in rows[1].cells
     md = render_markdown(table)
     assert "rain_princess: E_warp(dis) ↓" in md and "udnie: C_PSNR ↑" in md
@@ -147,7 +154,7 @@ def test_csv_long_format(style_sweep):
     table = build_table(collect(style_sweep), "table1")
     rows = list(csv.DictReader(io.StringIO(render_csv(table))))
     assert len(rows) == 2 * len(table.keys)
-    hc = {r["metric"]: r for r in rows if r["method"] == "HyperCon-mean"}
+    hc = {r["metric"]: r for r in rows if r["method"] == "HyperCon-mean (i=2, c=5, d=1)"}
     assert float(hc["ewarp"]["mean"]) == pytest.approx(0.012) and hc["ewarp"]["best"] == "1"
     assert hc["fid"]["status"] == "unavailable" and "fid_inception" in hc["fid"]["reason"]
     assert int(hc["cpsnr"]["n"]) == 3
@@ -164,7 +171,7 @@ def test_inpaint_table2_layout_and_missing_methods(tmp_path):
     assert choose_table(col) == "table2"  # mean and median are two rows, not a grid
     table = build_table(col, "table2")
     rows = table.blocks[0][1]
-    assert [r.label for r in rows] == ["Cxtattn (frame-wise)", "HyperCon-mean", "HyperCon-median"]
+    assert [r.label for r in rows] == ["Cxtattn (frame-wise)", "HyperCon-mean (i=2, c=5, d=1)", "HyperCon-median (i=2, c=5, d=1)"]
     fid = [r.cells[(None, "fid")] for r in rows]
     assert [c.text for c in fid] == ["20.90", "18.50", "17.70"] and [c.bold for c in fid] == [False, False, True]
     assert fid[0].sem is None  # a set metric: one value, no standard error
@@ -180,7 +187,7 @@ def test_duplicate_labels_get_settings(tmp_path):
     col = collect(root)
     assert choose_table(col) == "grid"
     rows = build_table(col, "table1").blocks[0][1]
-    assert sorted(r.label for r in rows) == ["HyperCon-mean (c=3)", "HyperCon-mean (c=5)"]
+    assert sorted(r.label for r in rows) == ["HyperCon-mean (i=2, c=3, d=1)", "HyperCon-mean (i=2, c=5, d=1)"]
 
 
 def test_incomplete_job_is_rebuilt_and_flagged(tmp_path):
@@ -206,12 +213,17 @@ def test_report_cli_writes_all_formats(style_sweep, capsys):
     assert main([str(style_sweep / "missing")]) == 2
 
 
-def test_directions_come_from_the_metric_classes():
-    """Every table column's direction is declared by its metric class (the one source) and is right."""
-    from metrics.registry import metric_class
+def test_columns_are_described_by_the_metric_classes():
+    """Every table column's label, format and direction is declared by its metric class (the one source)."""
+    from metrics.registry import declared_keys
 
+    declared = declared_keys()
     lower_is_better = {"fid", "vfid", "ewarp", "ewarp_masked", "lpips", "vlpips"}
-    for key, (name, *_rest) in COLUMNS.items():
-        assert key in metric_class(name).higher_is_better, key  # declared at class level
-        assert higher_is_better(key) == (key not in lower_is_better), key
-    assert set(TABLES["table1"].metrics) <= set(COLUMNS) and set(TABLES["table2"].metrics) <= set(COLUMNS)
+    for table in TABLES.values():
+        for key in table.metrics:
+            assert declared[key].higher_is_better == (key not in lower_is_better), key
+            assert declared[key].label and declared[key].fmt.startswith("."), key
+    assert declared["fid"].set_metric and declared["vfid"].set_metric and not declared["ewarp"].set_metric
+    assert {k for k, s in declared.items() if s.clip_inf} == {"cpsnr", "psnr", "fidelity_psnr"}
+    assert declared["fidelity_psnr"].compares_with == "reference" and declared["psnr"].compares_with == "gt"
+    assert declared["ewarp"].compares_with == "source" and declared["cssim"].compares_with == "nothing"

@@ -172,13 +172,34 @@ def test_this_projects_packages_are_imported():
 def test_frame_wise_reference_is_computed_only_when_a_metric_uses_it():
     from types import SimpleNamespace
 
-    from experiments.runner import _needs_reference
+    from experiments.runner import Job
+    from metrics.base import MetricKey, VideoMetric
+    from metrics.fidelity import Fidelity
+    from metrics.patch_consistency import PatchConsistencyPSNR
+    from metrics.warping_error import WarpingError
 
-    auto, ref, gt = (SimpleNamespace(pair=p) for p in ("auto", "reference", "gt"))
-    assert _needs_reference({"fidelity": object()}, "hypercon", has_gt=True)
-    assert not _needs_reference({"fidelity": object()}, "framewise", has_gt=True)
-    assert not _needs_reference({"lpips": auto, "vfid": gt}, "hypercon", has_gt=True)  # inpainting with GT
-    assert _needs_reference({"lpips": auto}, "hypercon", has_gt=False)  # style transfer / object removal
-    assert _needs_reference({"fid": SimpleNamespace(reference="reference"), "lpips": gt}, "hypercon", has_gt=True)
-    assert _needs_reference({"vlpips": ref}, "hypercon", has_gt=True)
-    assert not _needs_reference({"ewarp": object(), "cpsnr": object()}, "hypercon", has_gt=False)
+    class Paired(VideoMetric):  # LPIPS-like: compares with gt / reference per its compare_with option
+        name = "paired"
+        keys = {"paired": MetricKey("Paired", ".3f", False, "auto")}
+
+        def __init__(self, compare_with="auto"):
+            self.compare_with = self.check_compare_with(compare_with)
+
+        def compute(self, video):
+            return {}
+
+    def needs(metrics, method="hypercon", has_gt=False):
+        flags = {"hypercon": (False, False), "framewise": (True, False), "vcons": (False, True)}[method]
+        method = SimpleNamespace(is_reference=flags[0], needs_reference_input=flags[1])
+        return Job.needs_reference(SimpleNamespace(method=method, metrics=metrics), has_gt)
+
+    auto, ref, gt = Paired("auto"), Paired("reference"), Paired("gt")
+    assert needs({"fidelity": Fidelity()}, has_gt=True)
+    assert not needs({"fidelity": Fidelity()}, "framewise", has_gt=True)  # its own reference: the paper's "-"
+    assert not needs({"lpips": auto, "vfid": gt}, has_gt=True)  # inpainting with GT
+    assert needs({"lpips": auto}, has_gt=False)  # style transfer / object removal
+    assert needs({"fid": ref, "lpips": gt}, has_gt=True)
+    assert not needs({"ewarp": WarpingError(), "cpsnr": PatchConsistencyPSNR()}, has_gt=False)
+    assert needs({}, "vcons")  # a blind post-processor takes the frame-wise output as input
+    with pytest.raises(ValueError, match="compare_with"):
+        Paired("both")

@@ -78,7 +78,7 @@ def test_vlpips_value_windows_and_provenance(i3d_env):
 
 
 def test_vlpips_short_video_pads_with_its_own_last_frame(i3d_env):
-    metric = VLPIPS(pair="reference")
+    metric = VLPIPS(compare_with="reference")
     torch.manual_seed(2)
     ref, out = torch.rand(4, 3, 16, 16), torch.rand(4, 3, 16, 16)
     value = metric.compute(EvalVideo(name="short", output=out, source=ref, reference=ref))["vlpips"]

@@ -21,9 +21,14 @@ class ImageModel(Component):
     """
 
     name = "image_model"
+    #: how tables name the model's rows (the paper's "FST", "Cxtattn"); default: ``name``
+    label: str = ""
     needs_mask: bool = False
     batch_size: int = 8
     device: str = "cpu"
+
+    def display_label(self) -> str:
+        return self.label or self.name
 
     @abstractmethod
     def translate_batch(self, frames: Tensor, known: Tensor | None) -> Tensor:

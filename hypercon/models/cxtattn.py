@@ -232,6 +232,7 @@ class ContextualAttentionInpaint(ImageModel):
     ``channel_order`` ``auto`` | ``rgb`` | ``bgr`` (module docstring). Known pixels are composited back."""
 
     name = "cxtattn"
+    label = "Cxtattn"
     tier = "paper"
     needs_mask = True
 

@@ -149,6 +149,7 @@ class FastNeuralStyle(ImageModel):
     ``weights_dir`` / ``$HYPERCON_WEIGHTS``, else the torch hub cache)."""
 
     name = "fst_pytorch"
+    label = "FST"
     tier = "paper"
 
     def __init__(self, style: str = "mosaic", weights: str | None = None, weights_dir: str | None = None,

@@ -229,6 +229,7 @@ class EngstromStyle(ImageModel):
     ``weights_dir`` defaults to ``$HYPERCON_WEIGHTS``."""
 
     name = "fst_engstrom"
+    label = "FST"
     tier = "offline"
 
     def __init__(self, style: str = "rain_princess", weights_dir: str | None = None, device: str = "cpu",
