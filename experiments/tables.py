@@ -24,8 +24,9 @@ TRAINED_MARK = " †"
 
 @dataclass(frozen=True)
 class TableSpec:
-    """Layout of one of the paper's tables: its title, metric keys (columns) and column grouping. Labels,
-    formats and directions come from the metrics (:class:`metrics.base.MetricKey`), rows from the methods."""
+    """Layout of one of the paper's tables: its title, the paper's metric keys (the first columns; other
+    recorded keys follow them) and column grouping. Labels, formats and directions come from the metrics
+    (:class:`metrics.base.MetricKey`), rows and their labels from the methods."""
 
     title: str
     metrics: tuple[str, ...]
@@ -152,7 +153,9 @@ def build_table(collection: Collection, spec: TableSpec | str, jobs: pd.DataFram
             suffix = _setting_suffix(same, collection.axes) if clash else {}
             for job in same["job"]:
                 labels[job] = f"{label} ({suffix[job]})" if job in suffix else label
-    keys = [k for k in spec.metrics if k in collection.specs]
+    # the paper's columns, then any other key the jobs recorded (a metric added to the registry shows up)
+    extra = [k for k in (*collection.metric_keys, *collection.set_keys) if k not in spec.metrics]
+    keys = [k for k in (*spec.metrics, *extra) if k in collection.specs]
 
     footnotes: list[str] = []
     blocks = []
