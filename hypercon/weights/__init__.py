@@ -14,6 +14,7 @@ from hypercon.weights.manifest import (
     ENV_MANIFEST,
     LOCK_NAME,
     MANIFEST_PATH,
+    TRAINED_DIR,
     MissingWeightsError,
     ResolvedWeights,
     WeightsEntry,
@@ -36,7 +37,7 @@ from hypercon.weights.registry import (
 )
 
 __all__ = [
-    "ENV_DIR", "ENV_LOCK", "ENV_MANIFEST", "LOCK_NAME", "MANIFEST_PATH", "MissingWeightsError",
+    "ENV_DIR", "ENV_LOCK", "ENV_MANIFEST", "LOCK_NAME", "MANIFEST_PATH", "TRAINED_DIR", "MissingWeightsError",
     "ResolvedWeights", "WeightsEntry", "WeightsError", "WeightsHashError", "check_digest",
     "hub_checkpoints_dir", "load_checkpoint", "load_manifest", "lock_path", "manifest_entry",
     "record_weights", "require_weights", "resolve_weights", "sha256_of", "weights_dirs", "weights_status",

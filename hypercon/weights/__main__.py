@@ -17,7 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--weights-dir", default=None,
                         help="weights folder (default: $HYPERCON_WEIGHTS; the torch hub cache is searched too)")
     sub = parser.add_subparsers(dest="command", required=True)
-    st = sub.add_parser("status", parents=[common], help="table: role, file, where found, verified or not, size")
+    st = sub.add_parser("status", parents=[common], help="table: tier, role, file, where found, verified or not, size")
     st.add_argument("names", nargs="*")
     dl = sub.add_parser("download", parents=[common],
                         help="download entries (needs internet; hash-checked, atomic)")
@@ -37,8 +37,9 @@ def main(argv: list[str] | None = None) -> int:
             from tabulate import tabulate
 
             rows = weights_status(args.weights_dir, args.names or None)
-            table = [(r.name, r.role, r.file, r.found, r.verified, r.size) for r in rows]
-            sys.stdout.write(tabulate(table, headers=["name", "role", "file", "found", "verified", "size"]) + "\n")
+            table = [(r.name, r.tier, r.role, r.file, r.found, r.verified, r.size) for r in rows]
+            headers = ["name", "tier", "role", "file", "found", "verified", "size"]
+            sys.stdout.write(tabulate(table, headers=headers) + "\n")
             sys.stdout.write(f"lock file: {lock_path(args.weights_dir)}\n")
         elif args.command == "download":
             from hypercon.weights.download import download_weights

@@ -59,6 +59,9 @@ def download_entry(entry: WeightsEntry, weights_dir: str | Path | None = None, t
     Raises:
         DownloadError: manual-only entry, network/HTTP failure, or a digest mismatch (the file is discarded).
     """
+    if entry.download == "bundled":
+        raise DownloadError(f"weights {entry.name!r} ({entry.file}) was trained in this project and ships with the "
+                            f"package (hypercon/weights/trained/); there is nothing to download")
     if entry.download == "manual" or not entry.url:
         raise DownloadError(f"weights {entry.name!r} ({entry.file}) cannot be downloaded automatically; get it "
                             f"from {entry.url or entry.source} and put it in the weights folder "
@@ -97,7 +100,7 @@ def download_weights(names: list[str] | None = None, weights_dir: str | Path | N
     unknown = [n for n in names or [] if n not in entries]
     if unknown:
         raise WeightsError(f"unknown weights name(s) {unknown}; known: {', '.join(sorted(entries))}")
-    chosen = [entries[n] for n in names] if names else [e for e in entries.values() if e.download != "manual"]
+    chosen = [entries[n] for n in names] if names else [e for e in entries.values() if e.download in ("direct", "archive")]
     done: dict[str, Path] = {}
     errors: list[str] = []
     for entry in chosen:

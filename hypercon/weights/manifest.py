@@ -2,7 +2,9 @@
 
 The manifest (data, not code) lists every pretrained file the harness knows: role, file name, upstream
 URL, published digest (``sha256``, or the ``sha256_prefix`` upstream encodes in the file name), format,
-licence. ``$HYPERCON_WEIGHTS_MANIFEST`` names an extra JSON file of the same layout whose entries replace
+licence, and the component ``tier`` its weights give (``paper`` unless stated; ``trained-here`` for
+checkpoints trained in this project, shipped in :data:`TRAINED_DIR` with a ``sidecar`` JSON beside them).
+``$HYPERCON_WEIGHTS_MANIFEST`` names an extra JSON file of the same layout whose entries replace
 or add to the built-in ones by name (tests register random-weight stand-ins with their own digests).
 """
 
@@ -17,6 +19,7 @@ from typing import Any
 
 
 MANIFEST_PATH = Path(__file__).resolve().parent.parent / "weights.json"
+TRAINED_DIR = Path(__file__).resolve().parent / "trained"  # package data: shipped trained-here checkpoints
 LOCK_NAME = "hypercon-weights.lock.json"
 ENV_DIR = "HYPERCON_WEIGHTS"
 ENV_MANIFEST = "HYPERCON_WEIGHTS_MANIFEST"
@@ -49,9 +52,11 @@ class WeightsEntry:
     legacy_pickle: bool = False
     licence: str = ""
     source: str = ""
-    download: str = "direct"  # direct | archive | manual
+    download: str = "direct"  # direct | archive | manual | bundled (shipped in TRAINED_DIR)
     archive_member: str | None = None
     aliases: tuple[str, ...] = ()
+    tier: str = "paper"  # paper | trained-here (hypercon.component.TIERS)
+    sidecar: str | None = None  # trained-here: the sidecar JSON beside the file (config, data, trained_on)
 
     @classmethod
     def from_dict(cls, name: str, data: dict[str, Any], origin: str) -> "WeightsEntry":

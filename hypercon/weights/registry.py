@@ -5,6 +5,8 @@ Entries come from the manifest ``hypercon/weights.json`` (see :mod:`hypercon.wei
 Lookup order for a name (:func:`resolve_weights`):
 
 1. an explicit ``path`` (a file, or a folder holding the entry's file) — no fallback if it is missing;
+1b. for ``trained-here`` entries, the package folder ``hypercon/weights/trained/`` (checkpoints trained in
+   this project and shipped with it, see :data:`TRAINED_DIR`);
 2. the weights folder: the ``weights_dir`` argument (config ``paths.weights_dir``), then ``$HYPERCON_WEIGHTS``;
 3. the torch hub cache ``torch.hub.get_dir()/checkpoints`` (``$TORCH_HOME/hub/checkpoints``), where
    torchvision, lpips and pytorch-fid put their downloads.
@@ -25,11 +27,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hypercon.component import TRAINED_HERE
 from hypercon.io.atomic import atomic_write_bytes
 from hypercon.weights.manifest import (
     ENV_DIR,
     ENV_LOCK,
     LOCK_NAME,
+    TRAINED_DIR,
     MissingWeightsError,
     ResolvedWeights,
     WeightsEntry,
@@ -50,9 +54,12 @@ def hub_checkpoints_dir() -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints"
 
 
-def weights_dirs(weights_dir: str | Path | None = None) -> list[tuple[str, Path]]:
-    """The folders searched, in order: ``(label, path)``."""
+def weights_dirs(weights_dir: str | Path | None = None, entry: WeightsEntry | None = None) -> list[tuple[str, Path]]:
+    """The folders searched, in order: ``(label, path)``; the package's trained folder first for a
+    ``trained-here`` ``entry``."""
     dirs: list[tuple[str, Path]] = []
+    if entry is not None and entry.tier == TRAINED_HERE:
+        dirs.append(("package", TRAINED_DIR))
     for label, d in (("weights dir", weights_dir), (f"${ENV_DIR}", os.environ.get(ENV_DIR))):
         if d and all(Path(d) != p for _, p in dirs):
             dirs.append((label, Path(d).expanduser()))
@@ -108,7 +115,10 @@ def check_digest(entry: WeightsEntry, path: Path, digest: str,
 
 
 def _missing_message(entry: WeightsEntry, tried: list[Path], weights_dir: str | Path | None) -> str:
-    target = Path(weights_dir or os.environ.get(ENV_DIR) or hub_checkpoints_dir()) / entry.file
+    if entry.tier == TRAINED_HERE:
+        target = TRAINED_DIR / entry.file  # shipped with the package: a fresh clone has it
+    else:
+        target = Path(weights_dir or os.environ.get(ENV_DIR) or hub_checkpoints_dir()) / entry.file
     lines = [
         f"weights {entry.name!r} ({entry.role or entry.format}): file {entry.file!r} not found.",
         f"  Put it at {target}",
@@ -135,7 +145,7 @@ def _find(entry: WeightsEntry, path: str | Path | None,
                 return c, "explicit path", tried
         raise MissingWeightsError(_missing_message(entry, tried, weights_dir)
                                   + f"\n  (an explicit path was given: {p})")
-    for label, d in weights_dirs(weights_dir):
+    for label, d in weights_dirs(weights_dir, entry):
         for c in entry.candidates():
             tried.append(d / c)
             if (d / c).is_file():
@@ -235,6 +245,7 @@ class StatusRow:
     name: str
     role: str
     file: str
+    tier: str = "paper"
     found: str = "missing"
     verified: str = "-"
     size: str = "-"
@@ -246,7 +257,7 @@ def weights_status(weights_dir: str | Path | None = None, names: list[str] | Non
     for name, entry in sorted(load_manifest().items()):
         if names and name not in names:
             continue
-        row = StatusRow(name, entry.role, entry.file)
+        row = StatusRow(name, entry.role, entry.file, entry.tier)
         try:
             found, where, _ = _find(entry, None, weights_dir)
         except MissingWeightsError:

@@ -1,0 +1,14 @@
+"""The shared training kit of the trained baselines (README: "Training baselines here").
+
+split.py          the development split; check_unseen / seen_sequences for the report
+trainer.py        TrainRecipe + Trainer: checkpoints, exact resume, signals, time window, loss log
+checkpoint.py     the resumable training state (atomic), RNG capture/restore
+losslog.py        losses.csv and its plot
+cli.py            run_training(name): the Hydra entry of `python -m baselines.<name>.train`
+sidecar.py        trained checkpoints + sidecar JSON (sha256, config, data, trained_on): write, verify, load
+ship.py           `python -m baselines.common.ship`: copy a ≤16 MB checkpoint into hypercon/weights/trained/
+perceptual.py     VGG16/19 ImageNet (paper), seeded random VGG (offline), pixel trunks and their distance
+temporal_loss.py  masked MSE/L1 to the warped previous output; hard and Lai's soft visibility
+gan.py            LSGAN/BCE losses, the image pool, the constant-then-linear LR schedule
+example_recipe.py the worked example (conf/train/example.yaml)
+"""
