@@ -205,6 +205,17 @@ def metric_note(results: dict[str, Any]) -> str:
     return "; ".join(parts) if parts else "no metrics"
 
 
+def split_violation(results: dict[str, Any]) -> str | None:
+    """Why a result must be refused (a network trained here saw one of the evaluated videos), or None."""
+    from baselines.common.split import SplitViolation, check_unseen
+
+    try:
+        check_unseen(results.get("provenance", {}) or {}, [v.get("video") for v in results.get("videos", [])])
+    except SplitViolation as exc:
+        return str(exc)
+    return None
+
+
 def _job_label(job_dir: Path, root: Path) -> str:
     rel = job_dir.relative_to(root).as_posix()
     return rel if rel != "." else job_dir.name
@@ -244,6 +255,7 @@ def collect(root: Path | str) -> Collection:
             row[key] = value
         row["unavailable"] = dict(results.get("unavailable", {}) or {})
         row["self_reference"] = set(results.get("self_reference", []) or [])
+        row["refused"] = split_violation(results)
         row["path"] = str(job_dir)
         jobs.append(row)
         for record in results.get("videos", []):
@@ -271,6 +283,8 @@ def collect(root: Path | str) -> Collection:
         if axis not in jobs_df:
             jobs_df[axis] = None
     videos_df = pd.DataFrame(videos) if videos else pd.DataFrame(columns=[*JOB_COLUMNS, "video"])
+    for job, reason in jobs_df.loc[jobs_df["refused"].notna(), ["job", "refused"]].itertuples(index=False):
+        log.error("%s: REFUSED, its numbers are not reported: %s", job, reason)
     incomplete = jobs_df.loc[~jobs_df["complete"], "job"].tolist()
     if incomplete:
         log.warning("%d of %d job(s) under %s are incomplete, e.g. %s", len(incomplete), len(jobs_df), root,

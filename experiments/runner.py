@@ -24,6 +24,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from experiments.devices import hydra_job_num, job_device
 from experiments.provenance import config_hash, device_info, git_state, package_versions
 from experiments.reference import ReferenceCache
+from baselines.common.split import check_unseen
 from experiments.store import RunStore, atomic_write_json
 from experiments.results import write_results
 from hypercon.checks import composite, frames_from_uint8, frames_to_uint8
@@ -175,6 +176,8 @@ def run(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
     names = job.dataset.video_names()
     if not names:
         raise ValueError(f"dataset {cfg.dataset.name!r} has no videos (check dataset.root / split / max_videos)")
+    method_provenance = job.method.provenance()
+    check_unseen(method_provenance, names)  # a network trained here never evaluates a video it saw
 
     provenance = {
         "config_hash": job.config_hash,
@@ -183,7 +186,7 @@ def run(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
         "packages": package_versions(),
         "device": device_info(str(cfg.device)),
         "seed": int(cfg.seed),
-        "method": job.method.provenance(),
+        "method": method_provenance,
         "dataset": job.dataset.provenance(),
         "metrics": {n: m.provenance() for n, m in job.metrics.items()},
         "metric_flow": job.eval_flow.provenance() if job.eval_flow is not None else None,

@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from experiments.collect import Collection, component_note, metric_note
+from hypercon.component import TRAINED_HERE
 from metrics.base import MetricKey
 
 DATASET_ORDER = ("davis2017", "davis2019", "activitynet")
@@ -60,7 +61,7 @@ def missing_paper_rows(table: str, present: set[str]) -> list[str]:
 
 @dataclass
 class Cell:
-    status: str  # value | unavailable | not_computed | self_reference
+    status: str  # value | unavailable | not_computed | self_reference | refused
     mean: float | None = None
     sem: float | None = None
     n: int | None = None
@@ -113,6 +114,8 @@ def _fmt(value: float, fmt: str) -> str:
 
 def metric_cell(job: pd.Series, key: str, spec: MetricKey) -> Cell:
     """The cell of ``key`` (reported as ``spec`` says) for one job."""
+    if isinstance(job.get("refused"), str):
+        return Cell("refused", reason=job["refused"], text="refused")
     unavailable = job.get("unavailable") or {}
     if spec.metric in (job.get("self_reference") or ()):
         return Cell("self_reference", text="–")
@@ -147,7 +150,7 @@ def build_table(collection: Collection, spec: TableSpec | str, jobs: pd.DataFram
         group_col, groups = None, [None]
     labels = {}
     for _, block in jobs.groupby("dataset", sort=False):
-        base = block["label"] + block["tier"].map(lambda t: TRAINED_MARK if t == "trained-here" else "")
+        base = block["label"] + block["tier"].map(lambda t: TRAINED_MARK if t == TRAINED_HERE else "")
         for label, same in block.groupby(base, sort=False):
             clash = same.duplicated([group_col] if group_col else ["dataset"], keep=False).any()
             suffix = _setting_suffix(same, collection.axes) if clash else {}
@@ -231,7 +234,7 @@ def _table_notes(collection, jobs, blocks, keys, spec) -> list[str]:
     if any(s.clip_inf for s in specs.values()):
         notes.append("PSNR-type columns: an infinite per-video value (identical frames/patches) is clipped to the "
                      "largest finite one before averaging, as Szeto's evaluation code does.")
-    if (jobs["tier"] == "trained-here").any():
+    if (jobs["tier"] == TRAINED_HERE).any():
         notes.append(f"{TRAINED_MARK.strip()} trained-here: a network trained in this project on the development "
                      "split (its sidecar names the data and steps); not the published weights, so these numbers "
                      "are not comparable with the paper's.")
@@ -243,6 +246,8 @@ def _table_notes(collection, jobs, blocks, keys, spec) -> list[str]:
     table_name = next((name for name, t in TABLES.items() if t == spec), None)
     if table_name:
         notes += missing_paper_rows(table_name, {r.label for _, rows in blocks for r in rows})
+    refused = jobs.loc[jobs["refused"].map(lambda r: isinstance(r, str)), ["job", "refused"]]
+    notes += [f"REFUSED: {job}: {reason}" for job, reason in refused.itertuples(index=False)]
     incomplete = jobs.loc[~jobs["complete"].astype(bool), "job"].tolist()
     if incomplete:
         notes.append(f"INCOMPLETE: {len(incomplete)} job(s) did not finish, e.g. {incomplete[0]}")

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 from torch import Tensor
 
-from hypercon.component import Component
+from hypercon.component import TRAINED_HERE, Component
 
 
 @dataclass(frozen=True)
@@ -83,6 +83,6 @@ def combined_tier(tiers: list[str]) -> str:
     ('paper', 'mixed', 'trained-here')
     """
     kinds = set(tiers)
-    if "trained-here" in kinds:
-        return "trained-here"
+    if TRAINED_HERE in kinds:
+        return TRAINED_HERE
     return kinds.pop() if len(kinds) == 1 else "mixed"
