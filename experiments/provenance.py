@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import platform
 import subprocess
 import sys
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from hypercon.io.digest import record_digest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = (
@@ -56,5 +56,4 @@ def device_info(device: str) -> dict[str, Any]:
 
 def config_hash(config: Any) -> str:
     """sha256 (first 16 hex) of a JSON-serialisable config, key order independent."""
-    text = json.dumps(config, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    return record_digest(config)[:16]

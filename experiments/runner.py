@@ -27,8 +27,8 @@ from experiments.reference import ReferenceCache
 from baselines.common.split import check_unseen
 from experiments.store import RunStore, atomic_write_json
 from experiments.results import write_results
-from hypercon.checks import composite, frames_from_uint8, frames_to_uint8
-from hypercon.interpolate import HOLE_PLACEHOLDER  # grey written into holes before any method sees them
+from hypercon.checks import frames_from_uint8, frames_to_uint8, hide_holes
+from hypercon.io.digest import frames_digest
 from hypercon.method import VideoMethod
 from metrics.base import EvalVideo
 from metrics.evaluate import evaluate_video
@@ -136,7 +136,7 @@ class LoadedVideo:
 
     name: str
     frames: torch.Tensor  # [T,3,H,W] the input video
-    frames_in: torch.Tensor  # the method's input: holes filled with HOLE_PLACEHOLDER
+    frames_in: torch.Tensor  # the method's input: holes hidden (hypercon.checks.hide_holes)
     known: torch.Tensor | None
     gt: torch.Tensor | None
     meta: dict[str, Any]
@@ -265,7 +265,7 @@ def load_video(job: Job, name: str) -> LoadedVideo:
     gt = None
     if sample.gt is not None:
         gt = frames if sample.gt is sample.frames else frames_from_uint8(frames_to_uint8(sample.gt))
-    frames_in = composite(torch.full_like(frames, HOLE_PLACEHOLDER), frames, known) if known is not None else frames
+    frames_in = hide_holes(frames, known) if known is not None else frames
     return LoadedVideo(name, frames, frames_in, known, gt, dict(sample.meta), time.perf_counter() - t0)
 
 
@@ -323,12 +323,5 @@ def _reference_key(cfg: DictConfig, name: str, frames_in: torch.Tensor) -> str:
     model = OmegaConf.to_container(cfg.model, resolve=True)
     for key in ("device", "batch_size", "weights_dir"):
         model.pop(key, None)
-    digest = config_hash({"model": model, "input": _tensor_digest(frames_in)})
+    digest = config_hash({"model": model, "input": frames_digest(frames_in)})
     return f"{cfg.dataset.name}/{name}/{digest}"
-
-
-def _tensor_digest(x: torch.Tensor) -> str:
-    import hashlib
-
-    return hashlib.sha256(frames_to_uint8(x).tobytes()).hexdigest()[:16]
-

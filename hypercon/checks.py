@@ -2,7 +2,8 @@
 
 * Frames: ``[T,3,H,W]`` (or ``[B,3,H,W]``) float32, RGB, values in [0, 1].
 * Masks (``known``): ``[T,1,H,W]`` float32, 1 = known pixel, 0 = hole (the paper's polarity;
-  composite = known·G + (1−known)·P). Adapters convert upstream polarities (255 = hole, …).
+  composite = known·G + (1−known)·P). Adapters convert upstream polarities (255 = hole, …). Before a
+  method sees an inpainting input, its holes hold :data:`HOLE_PLACEHOLDER` (:func:`hide_holes`).
 * Flow: ``[2,H,W]`` or ``[B,2,H,W]`` float32 in pixels, channel 0 = dx (columns), 1 = dy (rows).
   ``flow_a_to_b`` is defined on a's grid: pixel x of a moves to x + flow(x) in b.
 * Backward warp: ``out(x) = src(x + flow(x))``; warping b with ``flow_a_to_b`` aligns b onto a.
@@ -71,6 +72,16 @@ def frames_to_uint8(frames: Tensor) -> np.ndarray:
     return x.contiguous().numpy()
 
 
+#: the neutral grey written into hole pixels (of input frames, and of interpolated frames), so that no
+#: value from a hole reaches an image model
+HOLE_PLACEHOLDER = 0.5
+
+
 def composite(pred: Tensor, source: Tensor, known: Tensor) -> Tensor:
     """Paste known pixels back: ``known·source + (1−known)·pred`` (the paper's compositing)."""
     return known * source + (1.0 - known) * pred
+
+
+def hide_holes(frames: Tensor, known: Tensor, placeholder: float = HOLE_PLACEHOLDER) -> Tensor:
+    """``known·frames + (1 − known)·placeholder``: hole pixels get the neutral placeholder."""
+    return known * frames + (1.0 - known) * placeholder

@@ -7,8 +7,8 @@ index m between originals ``a = m // (i+1)`` and ``a+1`` is at time ``t = (m mod
 Frames: ``(1 − w)·warp(a, F_t→a) + w·warp(b, F_t→b)`` (bilinear, border padding).
 Masks (``known``, 1 = known): the SAME grids and weight blend the masks, then any pixel that received a
 contribution from a hole becomes a hole: ``known_t = [blend ≥ 1 − 1e−6]``. Hole pixels of interpolated
-frames are then set to :data:`HOLE_PLACEHOLDER`, so no value borrowed from a hole reaches the image
-model.
+frames are then set to :data:`hypercon.checks.HOLE_PLACEHOLDER` (:func:`hypercon.checks.hide_holes`), so
+no value borrowed from a hole reaches the image model.
 """
 
 from __future__ import annotations
@@ -18,12 +18,10 @@ from typing import Sequence
 import torch
 from torch import Tensor
 
-from hypercon.checks import check_frames, check_known
+from hypercon.checks import check_frames, check_known, hide_holes
 from hypercon.interp.base import Interpolator, WarpingParams
 from hypercon.warp import backward_warp
 
-#: value written into hole pixels of interpolated frames (the runner's placeholder for input holes)
-HOLE_PLACEHOLDER = 0.5
 #: a blended, warped mask counts as known only at (numerically) 1: paper eq. 8
 KNOWN_THRESHOLD = 1.0 - 1e-6
 
@@ -65,11 +63,6 @@ def blend_known(known_a: Tensor, known_b: Tensor, params: WarpingParams) -> Tens
     its blend weight is non-zero), was known.
     """
     return threshold_known(blend(known_a, known_b, params))
-
-
-def hide_holes(frames: Tensor, known: Tensor, placeholder: float = HOLE_PLACEHOLDER) -> Tensor:
-    """``known·frames + (1 − known)·placeholder``: hole pixels get the neutral placeholder."""
-    return known * frames + (1.0 - known) * placeholder
 
 
 def interpolate_pair(

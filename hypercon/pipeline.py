@@ -20,7 +20,7 @@ A 1,000-frame 832×480 video with the defaults holds ≤ 55 interpolated frames 
 input and output.
 
 Inpainting: the caller hides the holes of the input frames (the runner writes a grey placeholder);
-interpolated frames get :data:`hypercon.interpolate.HOLE_PLACEHOLDER` in their (warped, thresholded)
+interpolated frames get :data:`hypercon.checks.HOLE_PLACEHOLDER` in their (warped, thresholded)
 holes, and every output frame has its known pixels composited back.
 """
 

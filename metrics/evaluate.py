@@ -3,7 +3,7 @@ the experiment runner, so both give the same numbers.
 
 Videos are evaluated in the order given. That order matters for the default patch-consistency metrics
 (one random generator per metric run, as Szeto's VIE; see :mod:`metrics.patch_consistency`).
-Aggregates are mean ± standard error of the mean across videos (``scipy.stats.sem``, ddof = 1); for
+Aggregates are mean ± standard error of the mean across videos (:func:`metrics.reduce.aggregate`); for
 keys whose :class:`metrics.base.MetricKey` says ``clip_inf`` (PSNR-type keys) +inf per-video values are
 first clipped to the largest finite one, as VIE's ``summarize_quant_results.py`` does.
 """
@@ -12,37 +12,14 @@ from __future__ import annotations
 
 import inspect
 import logging
-import math
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-import numpy as np
-
 from metrics.base import EvalVideo, MetricKey, MetricUnavailable, SetMetric, key_specs
-from metrics.fidelity import clip_inf as _clip_inf
+from metrics.reduce import aggregate
 
 log = logging.getLogger(__name__)
-
-def aggregate(values: Iterable[float | None], clip_inf: bool = False) -> dict[str, float | int | None]:
-    """``{"mean", "sem", "n"}`` over the per-video ``values``.
-
-    None / NaN entries are dropped (n counts the rest). ``clip_inf`` replaces +inf by the largest finite
-    value first (VIE's table); otherwise an infinite value makes the mean infinite. ``sem`` is the sample
-    standard deviation / √n (None when n < 2); ``mean`` is None when n = 0.
-    """
-    vals = np.asarray([float(v) for v in values if v is not None and not math.isnan(float(v))], dtype=np.float64)
-    if clip_inf and vals.size:
-        vals = _clip_inf(vals)
-    n = int(vals.size)
-    if n == 0:
-        return {"mean": None, "sem": None, "n": 0}
-    mean = float(vals.mean())
-    if n < 2 or not np.all(np.isfinite(vals)):
-        sem = None if n < 2 else math.nan
-    else:
-        sem = float(vals.std(ddof=1) / math.sqrt(n))
-    return {"mean": mean, "sem": sem, "n": n}
 
 
 def build_metrics(metric_names: Sequence[str],

@@ -9,15 +9,15 @@ the constructor).
 
 Features: one 2048-d vector per frame (output frames, composited for inpainting, as VIE) and per target
 frame (ground truth for inpainting, the frame-wise reference for style transfer: ``reference`` option).
-Pooled over all videos, then ``metrics.frechet``. Target features are cached in ``cache_dir`` keyed by a
-hash of the target frames (8-bit) and of the weights, so other methods on the same data reuse them.
+Pooled over all videos, then ``metrics.frechet``. Target features are cached in ``cache_dir``
+(:class:`hypercon.io.array_cache.ArrayCache`) keyed by the target frames' digest and the weights' sha256,
+so other methods on the same data reuse them.
 Fewer than 2048 samples per side gives rank-deficient covariances: a warning is logged.
 Key ``fid``, lower is better.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from pathlib import Path
 from typing import Any
@@ -27,8 +27,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from hypercon.io.atomic import atomic_path
-from hypercon.checks import check_frames, frames_to_uint8
+from hypercon.checks import check_frames
+from hypercon.io.array_cache import ArrayCache
+from hypercon.io.digest import frames_digest, record_digest
 from metrics.base import EvalVideo, MetricKey, SetMetric
 from metrics.frechet import frechet_distance_of_features
 
@@ -117,17 +118,14 @@ class FID(SetMetric):
         self.model, self._weights_record = load_fid_inception(weights, weights_dir, device)
 
     def _target_features(self, frames: Tensor) -> np.ndarray:
-        if self.cache_dir is None:
+        def compute() -> np.ndarray:
             return inception_features(self.model, frames, self.batch_size, self.device)
-        digest = hashlib.sha256(frames_to_uint8(frames).tobytes())
-        digest.update(f"{tuple(frames.shape)}|{self._weights_record['sha256']}|pool3".encode())
-        path = self.cache_dir / f"target-{digest.hexdigest()[:32]}.npy"
-        if path.is_file():
-            return np.load(path)
-        feats = inception_features(self.model, frames, self.batch_size, self.device)
-        with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-            np.save(fh, feats)
-        return feats
+
+        if self.cache_dir is None:
+            return compute()
+        key = record_digest({"frames": frames_digest(frames), "weights": self._weights_record["sha256"],
+                             "layer": "pool3"})
+        return ArrayCache(self.cache_dir, what="FID statistics cache").get_or_compute(f"target-{key[:32]}", compute)
 
     def features(self, video: EvalVideo) -> dict[str, np.ndarray]:
         target = self.target_frames(video)

@@ -10,7 +10,7 @@ For each consecutive pair (a = frame t, b = frame t+1) of the evaluated frames:
   not wholly inside the frame are skipped;
 * the pair's value is the best candidate score: PSNR with data range 1 (skimage, float input), or SSIM
   with skimage's defaults and VIE's data range **2** (skimage's guess for float images; ``data_range=1``
-  is the textbook value), see :func:`metrics.fidelity.ssim_frames`.
+  is the textbook value), see :func:`metrics.ssim.ssim_frames`.
 
 Random numbers: VIE creates ONE ``numpy.random.default_rng(1234)`` per metric run and draws from it
 for every pair of every video in order, so a video's value depends on the videos before it (and on the
@@ -18,9 +18,9 @@ order). The wrappers keep that generator as state (:meth:`PatchConsistency.reset
 ``seed_per_video=True`` reseeds for each video instead (order-independent, resume-safe, not VIE).
 
 Identical patches give PSNR = +inf for that pair (kept in the per-pair vector). The per-video value
-applies ``inf_policy`` (:func:`metrics.fidelity.reduce_frames`): ``"clip"`` (default) replaces +inf
+applies ``inf_policy`` (:func:`metrics.reduce.reduce_frames`): ``"clip"`` (default) replaces +inf
 by the largest finite pair value of the video, ``"keep"`` gives +inf like VIE's per-video sum; VIE's
-table then clips +inf to the largest finite per-video value (:func:`clip_inf`).
+table then clips +inf to the largest finite per-video value (:func:`metrics.reduce.clip_inf`).
 """
 
 from __future__ import annotations
@@ -34,9 +34,10 @@ from torch import Tensor
 
 from hypercon.checks import check_frames
 from metrics.base import EvalVideo, MetricKey, MetricUnavailable, VideoMetric
-from metrics.fidelity import INF_POLICIES, K1, K2, WIN, box_mean, clip_inf, reduce_frames
+from metrics.reduce import check_inf_policy, reduce_frames
+from metrics.ssim import K1, K2, WIN, box_mean
 
-__all__ = ["clip_inf", "draw_positions", "patch_consistency", "PatchConsistencyPSNR", "PatchConsistencySSIM"]
+__all__ = ["draw_positions", "patch_consistency", "PatchConsistencyPSNR", "PatchConsistencySSIM"]
 
 SEED = 1234
 MEASURES = ("psnr", "ssim")
@@ -191,8 +192,7 @@ class PatchConsistency(VideoMetric):
     def __init__(self, patch_size: int = 50, search: int = 20, symmetric: bool = False, seed: int = SEED,
                  seed_per_video: bool = False, inf_policy: str = "clip", data_range: float | None = None,
                  device: str = "cpu") -> None:
-        if inf_policy not in INF_POLICIES:
-            raise ValueError(f"{self.name}: inf_policy must be one of {INF_POLICIES}, got {inf_policy!r}")
+        check_inf_policy(inf_policy, self.name)
         if patch_size < 1 or search < 1:
             raise ValueError(f"{self.name}: patch_size and search must be ≥ 1, got {patch_size}, {search}")
         self.patch_size, self.search, self.symmetric = int(patch_size), int(search), bool(symmetric)

@@ -2,12 +2,12 @@
 and cached on disk: the input to E_warp (Lai et al. and Szeto's VIE compute it on the input / ground-truth
 video, never on the method's output, so every method is measured against the same motion).
 
-Cache layout: ``<root>/<video key>/<digest>.npz`` with ``flow_fw`` (float16 by default), ``occluded``
-(``numpy.packbits``) and a JSON ``meta`` record. The digest hashes the estimator's provenance (name,
-class, options, weights sha256), H, W, T, the occlusion rule, the storage dtype and a sha256 of the
-frames, so a changed video or setting never reads a stale entry. Writes go to a temporary file in the
-same folder, then ``os.replace``: concurrent jobs computing the same entry are safe (last one wins,
-with identical content).
+Cache layout (:class:`hypercon.io.array_cache.ArrayCache`): ``<root>/<video key>/<digest>.npz`` with
+``flow_fw`` (float16 by default), ``occluded`` (``numpy.packbits``) and a JSON ``meta`` record. The
+digest hashes the estimator's provenance (name, class, options, weights sha256), H, W, T, the occlusion
+rule, the storage dtype and the frames' digest, so a changed video or setting never reads a stale
+entry. Writes are atomic: concurrent jobs computing the same entry are safe (last one wins, with
+identical content); an unreadable entry is recomputed.
 
 Stored flows are rounded to the storage dtype; :meth:`SourceMotionCache.get` returns the rounded flow
 on a miss too, so a first (computing) and a second (cached) run give identical metric values.
@@ -15,11 +15,9 @@ on a miss too, so a first (computing) and a second (cached) run give identical m
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,8 +26,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from hypercon.io.atomic import atomic_path
 from hypercon.checks import check_frames
+from hypercon.io.array_cache import Arrays, ArrayCache
+from hypercon.io.digest import frames_digest, record_digest
 from metrics.masks import RULES, occlusion_mask
 
 log = logging.getLogger(__name__)
@@ -101,22 +100,6 @@ def _estimator_record(estimator: Any) -> dict[str, Any]:
     return record
 
 
-def frames_digest(frames: Tensor) -> str:
-    """sha256 (first 16 hex) of the frames' float32 values and shape (no copy for contiguous CPU float32)."""
-    array = frames.detach().to("cpu", torch.float32).contiguous().numpy()
-    digest = hashlib.sha256(str(tuple(frames.shape)).encode())
-    digest.update(memoryview(array).cast("B"))
-    return digest.hexdigest()[:16]
-
-
-def _safe_key(key: str) -> str:
-    parts = [re.sub(r"[^A-Za-z0-9._=+-]", "_", p) for p in str(key).replace("\\", "/").split("/") if p]
-    parts = [p for p in parts if p not in (".", "..")]
-    if not parts:
-        raise ValueError(f"SourceMotionCache: empty video key {key!r}")
-    return "/".join(parts)
-
-
 class SourceMotionCache:
     """Disk cache of :class:`SourceMotion` per (video key, estimator, H, W, T, rule, frames).
 
@@ -128,6 +111,7 @@ class SourceMotionCache:
         if flow_dtype not in ("float16", "float32"):
             raise ValueError(f"SourceMotionCache: flow_dtype must be 'float16' or 'float32', got {flow_dtype!r}")
         self.root = Path(root)
+        self.entries = ArrayCache(self.root, suffix=".npz", what="source-motion cache")
         self.flow_dtype = flow_dtype
         self.batch_size = batch_size
         self._last: tuple[tuple, SourceMotion] | None = None
@@ -137,9 +121,11 @@ class SourceMotionCache:
         return {"format": CACHE_FORMAT, "estimator": _estimator_record(estimator), "height": h, "width": w,
                 "num_frames": t, "rule": rule, "flow_dtype": self.flow_dtype, "frames_sha256": frames_digest(frames)}
 
+    def entry_key(self, key: str, meta: dict[str, Any]) -> str:
+        return f"{key}/{record_digest(meta)[:20]}"
+
     def path(self, key: str, meta: dict[str, Any]) -> Path:
-        digest = hashlib.sha256(json.dumps(meta, sort_keys=True, default=str).encode()).hexdigest()[:20]
-        return self.root / _safe_key(key) / f"{digest}.npz"
+        return self.entries.path(self.entry_key(key, meta))
 
     def get(self, key: str, frames: Tensor, estimator: Any, rule: str = "lai") -> SourceMotion:
         check_frames(frames, "frames")
@@ -148,37 +134,31 @@ class SourceMotionCache:
         if self._last is not None and self._last[0] == memo:
             return self._last[1]
         meta = self.entry_meta(frames, estimator, rule)
-        path = self.path(key, meta)
         name = str(getattr(estimator, "name", type(estimator).__name__))
-        motion = None
-        if path.is_file():
-            try:
-                motion = self._load(path, frames.shape, rule, name)
-            except (OSError, ValueError, KeyError, EOFError) as exc:
-                log.warning("source-motion cache entry %s unreadable (%s); recomputing", path, exc)
-        if motion is None:
+
+        def compute() -> Arrays:
             computed = compute_source_motion(frames, estimator, rule=rule, batch_size=self.batch_size)
-            flow_np = computed.flow_fw.numpy().astype(self.flow_dtype)
-            self._save(path, flow_np, computed.occluded.numpy(), meta)
-            log.info("source motion of %s (%s, rule %s) cached in %s", key, name, rule, path)
-            motion = SourceMotion(torch.from_numpy(flow_np.astype(np.float32)), computed.occluded, rule, name)
+            log.info("source motion of %s (%s, rule %s) computed; caching it in %s", key, name, rule, self.path(key, meta))
+            occluded = computed.occluded.numpy()
+            return {"flow_fw": computed.flow_fw.numpy().astype(self.flow_dtype),
+                    "occluded": np.packbits(occluded.reshape(-1)),
+                    "occluded_shape": np.asarray(occluded.shape, dtype=np.int64),
+                    "meta": np.asarray(json.dumps(meta, sort_keys=True, default=str))}
+
+        def decode(arrays: Arrays) -> SourceMotion:
+            return _decode(arrays, frames.shape, rule, name)
+
+        motion = self.entries.get_or_compute(self.entry_key(key, meta), compute, decode)
         self._last = (memo, motion)
         return motion
 
-    def _save(self, path: Path, flow: np.ndarray, occluded: np.ndarray, meta: dict[str, Any]) -> None:
-        with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-            np.savez(fh, flow_fw=flow, occluded=np.packbits(occluded.reshape(-1)),
-                     occluded_shape=np.asarray(occluded.shape, dtype=np.int64),
-                     meta=np.asarray(json.dumps(meta, sort_keys=True, default=str)))
 
-    @staticmethod
-    def _load(path: Path, frames_shape: torch.Size, rule: str, name: str) -> SourceMotion:
-        t, _, h, w = frames_shape
-        with np.load(path, allow_pickle=False) as data:
-            flow = data["flow_fw"].astype(np.float32)
-            shape = tuple(int(s) for s in data["occluded_shape"])
-            packed = data["occluded"]
-        if flow.shape != (t - 1, 2, h, w) or shape != (t - 1, 1, h, w):
-            raise ValueError(f"shapes {flow.shape} / {shape} do not match {t} frames of {w}x{h}")
-        occluded = np.unpackbits(packed, count=int(np.prod(shape))).reshape(shape).view(bool)
-        return SourceMotion(torch.from_numpy(flow), torch.from_numpy(occluded), rule, name)
+def _decode(arrays: Arrays, frames_shape: torch.Size, rule: str, name: str) -> SourceMotion:
+    """A cache entry → :class:`SourceMotion` (float32 flow of the stored, rounded values)."""
+    t, _, h, w = frames_shape
+    flow = arrays["flow_fw"].astype(np.float32)
+    shape = tuple(int(s) for s in arrays["occluded_shape"])
+    if flow.shape != (t - 1, 2, h, w) or shape != (t - 1, 1, h, w):
+        raise ValueError(f"shapes {flow.shape} / {shape} do not match {t} frames of {w}x{h}")
+    occluded = np.unpackbits(arrays["occluded"], count=int(np.prod(shape))).reshape(shape).view(bool)
+    return SourceMotion(torch.from_numpy(flow), torch.from_numpy(occluded), rule, name)

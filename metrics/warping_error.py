@@ -4,7 +4,8 @@ flow, differs from frame t of the output, away from occlusions.
 Default numerics reproduce Szeto's evaluation code (VIE, ``warp_error_computer.py``):
 
 * ``warped_t = warp(output[t+1], flow_fw[t])`` — bilinear, sample positions clamped to the border
-  (FlowNet2 ``Resample2d``; :func:`warp_border`, the rule of :func:`hypercon.warp.backward_warp`);
+  (FlowNet2 ``Resample2d``; :func:`hypercon.warp.backward_warp` with ``padding="border"``, in the
+  ``grid_rounding="reciprocal"`` the recorded values were computed with: :data:`GRID_ROUNDING`);
 * per pair: squared error averaged over the non-occluded pixel·channel entries (``averaging="vie"``;
   NaN when every pixel is occluded); per video: ``nanmean`` over pairs (such pairs dropped).
 
@@ -24,30 +25,16 @@ import math
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from hypercon.checks import check_flow, check_frames, check_known
+from hypercon.warp import backward_warp
 from metrics.base import EvalVideo, MetricKey, MetricUnavailable, VideoMetric
 
 AVERAGING = ("vie", "lai")
 FORMS = ("mean", "l2")
 CHUNK = 8  # pairs per batch (bounds memory at 832×480)
-
-
-def warp_border(src: Tensor, flow: Tensor) -> Tensor:
-    """``out(x) = src(x + flow(x))``, bilinear, samples clamped to the border (FlowNet2 ``Resample2d``).
-
-    The rule of :func:`hypercon.warp.backward_warp` with ``padding="border"`` (one ``grid_sample`` call,
-    without the validity mask E_warp does not use). ``src`` ``[B,C,H,W]``, ``flow`` ``[B,2,H,W]`` pixels.
-    """
-    b, _, h, w = flow.shape
-    grid = torch.empty(b, h, w, 2, device=flow.device, dtype=flow.dtype)
-    xs = torch.arange(w, device=flow.device, dtype=flow.dtype)
-    ys = torch.arange(h, device=flow.device, dtype=flow.dtype).view(h, 1)
-    torch.add(flow[:, 0], xs, out=grid[..., 0]).mul_(2.0 / max(w - 1, 1)).sub_(1.0)
-    torch.add(flow[:, 1], ys, out=grid[..., 1]).mul_(2.0 / max(h - 1, 1)).sub_(1.0)
-    return F.grid_sample(src.to(flow.dtype), grid, mode="bilinear", padding_mode="border", align_corners=True)
+GRID_ROUNDING = "reciprocal"  # backward_warp's float rounding of sample positions for E_warp
 
 
 def touches_hole(hole: Tensor, flow: Tensor) -> Tensor:
@@ -67,7 +54,8 @@ def touches_hole(hole: Tensor, flow: Tensor) -> Tensor:
     rows = near.clone()
     near[..., 1:] |= rows[..., :-1]
     near[..., :-1] |= rows[..., 1:]
-    bi, _, yi, xi = torch.nonzero(warp_border(near.float(), flow) > 0.5, as_tuple=True)
+    near_warped, _ = backward_warp(near.to(flow.dtype), flow, padding="border", grid_rounding=GRID_ROUNDING)
+    bi, _, yi, xi = torch.nonzero(near_warped > 0.5, as_tuple=True)
     out = torch.zeros_like(hole)
     if bi.numel() == 0:
         return out
@@ -125,7 +113,9 @@ def warping_error(output: Tensor, flow_fw: Tensor, occluded: Tensor, averaging: 
     for i in range(0, t - 1, CHUNK):
         j = min(i + CHUNK, t - 1)
         flow = flow_fw[i:j].to(device=device, dtype=torch.float32)
-        diff = warp_border(output[i + 1 : j + 1].to(device), flow).sub_(output[i:j].to(device))
+        warped, _ = backward_warp(output[i + 1 : j + 1].to(device, flow.dtype), flow, padding="border",
+                                  grid_rounding=GRID_ROUNDING)
+        diff = warped.sub_(output[i:j].to(device))
         keep = ~occluded[i:j].to(device)
         if region is not None:
             keep &= region[i:j].to(device)

@@ -6,7 +6,8 @@ import torch
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from metrics.base import EvalVideo, MetricUnavailable
-from metrics.fidelity import Fidelity, GroundTruthPSNRSSIM, psnr_frames, ssim_frames
+from metrics.fidelity import Fidelity, GroundTruthPSNRSSIM, psnr_frames
+from metrics.ssim import ssim_frames
 
 
 def _hwc(x: torch.Tensor) -> np.ndarray:

@@ -13,7 +13,7 @@ import pytest
 from experiments.collect import collect
 from experiments.gridsearch import grid_table, plot_grid, save_selection, select_all, select_setting
 from experiments.report import main
-from metrics.evaluate import aggregate
+from metrics.reduce import aggregate
 from experiments.store import atomic_write_json
 from experiments.tables import render_markdown
 

@@ -11,8 +11,8 @@ from hypercon.flow.base import FlowEstimator
 from shift_flow import integer_shift_flow
 from hypercon.interp.base import WarpingParams, intermediate_flows, visibility_weight
 from hypercon.interp.flow_linear import FlowLinearInterpolator, occlusion_from_flows
+from hypercon.checks import HOLE_PLACEHOLDER
 from hypercon.interpolate import (
-    HOLE_PLACEHOLDER,
     blend,
     blend_known,
     interp_length,

@@ -12,9 +12,10 @@ from hypercon.flow.dis import DISFlow
 from hypercon.io.frames import read_frames, read_masks, write_frames, write_mask
 from metrics.base import EvalVideo
 from metrics.cli import discover_videos, main, parse_options
-from metrics.evaluate import aggregate, evaluate_videos
+from metrics.evaluate import evaluate_videos
 from metrics.fidelity import Fidelity, GroundTruthPSNRSSIM
 from metrics.patch_consistency import PatchConsistencyPSNR, PatchConsistencySSIM
+from metrics.reduce import aggregate
 from metrics.source_motion import SourceMotionCache
 from metrics.warping_error import MaskedWarpingError, WarpingError
 

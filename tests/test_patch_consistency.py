@@ -6,14 +6,13 @@ import torch
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from metrics.base import EvalVideo, MetricUnavailable
-from metrics.fidelity import reduce_frames
 from metrics.patch_consistency import (
     PatchConsistencyPSNR,
     PatchConsistencySSIM,
-    clip_inf,
     draw_positions,
     patch_consistency,
 )
+from metrics.reduce import clip_inf, reduce_frames
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")

@@ -11,7 +11,7 @@ from scipy.stats import sem as scipy_sem
 
 from experiments.collect import collect
 from experiments.report import choose_table, main, report
-from metrics.evaluate import aggregate
+from metrics.reduce import aggregate
 from experiments.store import atomic_write_json
 from experiments.tables import TABLES, build_table, render_csv, render_latex, render_markdown
 

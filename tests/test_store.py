@@ -6,7 +6,7 @@ import pytest
 
 from experiments.provenance import config_hash, git_state, package_versions
 from experiments.reference import ReferenceCache
-from metrics.evaluate import aggregate
+from metrics.reduce import aggregate
 from experiments.store import RunStore, atomic_write_bytes, atomic_write_json, read_json
 
 

@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from hypercon.resize import pad_to_multiple, resize_flow, unpad
@@ -35,6 +36,16 @@ def test_border_clamps():
     flow[:, 0] = 10.0
     out, valid = backward_warp(src, flow, padding="border")
     assert torch.all(out == 3.0) and not valid.any()
+
+
+def test_grid_roundings_differ_only_by_float_rounding():
+    src, flow = torch.rand(2, 3, 48, 832), 20 * torch.randn(2, 2, 48, 832)
+    divide, valid = backward_warp(src, flow)
+    reciprocal, valid_r = backward_warp(src, flow, grid_rounding="reciprocal")
+    assert torch.equal(valid, valid_r)
+    torch.testing.assert_close(reciprocal, divide, atol=5e-4, rtol=0)  # ~1e-4 px of position at W = 832
+    with pytest.raises(ValueError, match="grid_rounding"):
+        backward_warp(src, flow, grid_rounding="exact")
 
 
 def test_pad_unpad_roundtrip_and_resize_flow_scales_magnitude():

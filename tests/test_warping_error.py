@@ -11,12 +11,12 @@ from metrics.base import EvalVideo, MetricUnavailable
 from metrics.masks import occlusion_mask
 from metrics.source_motion import SourceMotion, SourceMotionCache, compute_source_motion
 from metrics.warping_error import (
+    GRID_ROUNDING,
     MaskedWarpingError,
     WarpingError,
     hole_flow_region,
     reduce_pairs,
     touches_hole,
-    warp_border,
     warping_error,
 )
 
@@ -71,11 +71,12 @@ def _resample_np(src: np.ndarray, flow: np.ndarray) -> np.ndarray:
     return (1 - ay) * top + ay * ((1 - ax) * src[yb, xl] + ax * src[yb, xr])
 
 
-def test_warp_border_is_backward_warp_with_border_padding():
+def test_ewarp_grid_rounding_is_backward_warp_with_border_padding():
     src = torch.rand(2, 3, 9, 11)
     flow = 3 * torch.randn(2, 2, 9, 11)
     ref, _ = backward_warp(src, flow, padding="border")
-    torch.testing.assert_close(warp_border(src, flow), ref, atol=1e-6, rtol=0)
+    ewarp_warped, _ = backward_warp(src, flow, padding="border", grid_rounding=GRID_ROUNDING)
+    torch.testing.assert_close(ewarp_warped, ref, atol=1e-6, rtol=0)
 
 
 def test_touches_hole_is_exact_resample2d_above_zero():
@@ -124,7 +125,7 @@ def test_warp_with_ground_truth_flow_reproduces_frames_away_from_occlusions():
     bw = torch.zeros(1, 2, h, w)
     bw[:, 0, top : top + size, left + step : left + step + size] = -step
     occluded = occlusion_mask(fw, bw, "lai")
-    warped = warp_border(f1[None], fw)
+    warped, _ = backward_warp(f1[None], fw, padding="border", grid_rounding=GRID_ROUNDING)
     keep = ~occluded.expand(1, 3, h, w)
     torch.testing.assert_close(warped[keep], f0[None][keep], atol=1e-4, rtol=0)
     assert not torch.equal(warped[~keep], f0[None][~keep])  # the covered background really differs

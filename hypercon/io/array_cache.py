@@ -1,0 +1,102 @@
+"""A disk cache of NumPy arrays: one file per key under a root folder, shared by concurrent jobs.
+
+``<root>/<key>.npy`` holds one array (``suffix=".npy"``), ``<root>/<key>.npz`` a dict of named arrays
+(``suffix=".npz"``). A key is a ``/``-separated path (``davis2016/bear/3f2a…``); characters outside
+``[A-Za-z0-9._=+-]`` become ``_`` and ``.``/``..`` parts are dropped. Entries are written through
+:func:`hypercon.io.atomic.atomic_path`, so a reader sees a complete file or none, and jobs computing the
+same entry at once are safe (the last complete write wins; equal keys hold equal content). An entry
+that cannot be read or decoded (truncated, corrupt, another layout) counts as missing: a warning,
+then it is recomputed and replaced.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import zipfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TypeVar, Union
+
+import numpy as np
+
+from hypercon.io.atomic import atomic_path
+
+log = logging.getLogger(__name__)
+
+Arrays = Union[np.ndarray, dict[str, np.ndarray]]
+T = TypeVar("T")
+SUFFIXES = (".npy", ".npz")
+#: what reading or decoding a damaged entry raises
+UNREADABLE = (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile)
+
+
+def safe_key(key: str) -> str:
+    """``key`` as a relative path below the cache root (see the module docstring)."""
+    parts = [re.sub(r"[^A-Za-z0-9._=+-]", "_", p) for p in str(key).replace("\\", "/").split("/") if p]
+    parts = [p for p in parts if p not in (".", "..")]
+    if not parts:
+        raise ValueError(f"array cache: empty key {key!r}")
+    return "/".join(parts)
+
+
+class ArrayCache:
+    """Arrays per key under ``root``: :meth:`load`, :meth:`save` and :meth:`get_or_compute`.
+
+    Args:
+        root: the cache folder (created on the first write).
+        suffix: ``".npy"`` (an entry is one array) or ``".npz"`` (a dict of named arrays).
+        what: the cache's name in log messages.
+    """
+
+    def __init__(self, root: str | os.PathLike, suffix: str = ".npy", what: str = "array cache") -> None:
+        if suffix not in SUFFIXES:
+            raise ValueError(f"{what}: suffix must be one of {SUFFIXES}, got {suffix!r}")
+        self.root, self.suffix, self.what = Path(root), suffix, what
+
+    def path(self, key: str) -> Path:
+        return self.root / f"{safe_key(key)}{self.suffix}"
+
+    def load(self, key: str) -> Arrays | None:
+        """The entry's arrays, or None when it is absent or unreadable (logged)."""
+        path = self.path(key)
+        if not path.is_file():
+            return None
+        try:
+            if self.suffix == ".npy":
+                return np.load(path, allow_pickle=False)
+            with np.load(path, allow_pickle=False) as data:
+                return {name: data[name] for name in data.files}
+        except UNREADABLE as exc:
+            log.warning("%s entry %s unreadable (%s); recomputing", self.what, path, exc)
+            return None
+
+    def save(self, key: str, arrays: Arrays) -> Path:
+        """Write the entry atomically; returns its path."""
+        path = self.path(key)
+        is_dict = isinstance(arrays, Mapping)
+        if is_dict != (self.suffix == ".npz"):
+            raise TypeError(f"{self.what}: a {self.suffix} entry holds "
+                            f"{'a dict of arrays' if self.suffix == '.npz' else 'one array'}, got {type(arrays).__name__}")
+        with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+            if is_dict:
+                np.savez(fh, **arrays)
+            else:
+                np.save(fh, arrays)
+        return path
+
+    def get_or_compute(self, key: str, compute: Callable[[], Arrays],
+                       decode: Callable[[Arrays], T] = lambda arrays: arrays) -> T:
+        """``decode(arrays)`` of the stored entry; on a miss (or an entry ``decode`` rejects with one of
+        :data:`UNREADABLE`) ``compute()`` is stored and ``decode`` applied to it, so a first and a later
+        call return the same values."""
+        arrays = self.load(key)
+        if arrays is not None:
+            try:
+                return decode(arrays)
+            except UNREADABLE as exc:
+                log.warning("%s entry %s unusable (%s); recomputing", self.what, self.path(key), exc)
+        arrays = compute()
+        self.save(key, arrays)
+        return decode(arrays)
