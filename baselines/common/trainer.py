@@ -32,6 +32,7 @@ from typing import Any, Iterator
 import numpy as np
 import torch
 from torch import nn
+from tqdm import tqdm
 
 from baselines.common.checkpoint import capture_rng, load_state, restore_rng, save_state
 from baselines.common.losslog import LossLog, plot_log
@@ -69,7 +70,8 @@ class TrainRecipe(ABC):
 
     @abstractmethod
     def sample(self, generator: torch.Generator) -> Any:
-        """Draw the next batch using only ``generator`` for randomness (its state is the sampler position)."""
+        """Draw the next batch using only ``generator`` for randomness: the trainer seeds it and checkpoints its
+        state, which is the sampler's position."""
 
     @abstractmethod
     def step(self, batch: Any) -> dict[str, float]:
@@ -224,16 +226,14 @@ class Trainer:
         sampler = torch.Generator().manual_seed(s.seed)
         start, wall_before = self._resume(parts, sampler)
         self.log.truncate(start)
-        first_lr = next(iter(parts.optimizers.values())).param_groups[0] if parts.optimizers else {"lr": 0.0}
+        lr_group = next(iter(parts.optimizers.values())).param_groups[0] if parts.optimizers else {"lr": 0.0}
         show = sys.stderr.isatty() if s.progress is None else bool(s.progress)
         t0, step, status = time.monotonic(), start, "done"
-        from tqdm import tqdm
-
         with _stop_signals() as stop, tqdm(total=s.steps, initial=start, disable=not show, desc=s.name) as bar:
             while step < s.steps:
                 batch = recipe.sample(sampler)
                 losses = recipe.step(batch)
-                lr = float(first_lr["lr"])
+                lr = float(lr_group["lr"])  # the LR this step used (first optimiser, first group)
                 for scheduler in parts.schedulers.values():
                     scheduler.step()
                 step += 1
