@@ -1,5 +1,6 @@
 """Typed schemas for the config (Hydra ConfigStore): a mistyped override fails at composition with a
-clear message (e.g. ``method.window=abc`` → "Value 'abc' … could not be converted to Integer")."""
+clear message (e.g. ``method.window=abc`` → "Value 'abc' … could not be converted to Integer").
+Registered on import (by :mod:`hypercon.config`)."""
 
 from __future__ import annotations
 
