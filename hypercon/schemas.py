@@ -1,6 +1,9 @@
 """Typed schemas for the config (Hydra ConfigStore): a mistyped override fails at composition with a
 clear message (e.g. ``method.window=abc`` → "Value 'abc' … could not be converted to Integer").
-Registered on import (by :mod:`hypercon.config`)."""
+Registered on import (by :mod:`hypercon.config`).
+
+The schemas give types only: every value lives in its yaml under ``conf/`` (``MISSING`` here), so each
+default is written once."""
 
 from __future__ import annotations
 
@@ -8,46 +11,47 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
 
 
 @dataclass
 class PathsSchema:
-    output_root: str = "outputs"
-    cache_dir: str = "outputs/cache"
-    weights_dir: Optional[str] = None
-    data_root: Optional[str] = None
+    output_root: str = MISSING
+    cache_dir: str = MISSING
+    weights_dir: Optional[str] = MISSING
+    data_root: Optional[str] = MISSING
 
 
 @dataclass
 class TaskSchema:
-    name: str = "style"
-    masks: str = "none"  # none | rectangle | object | folder
-    metrics: list[str] = field(default_factory=list)  # offline metric set (default)
-    paper_metrics: list[str] = field(default_factory=list)  # the paper's columns (metrics=paper)
+    name: str = MISSING
+    masks: str = MISSING  # none | rectangle | object | folder
+    metrics: list[str] = MISSING  # offline metric set (default)
+    paper_metrics: list[str] = MISSING  # the paper's columns (metrics=paper)
 
 
 @dataclass
 class MetricsSchema:
-    names: list[str] = field(default_factory=list)
-    optional: list[str] = field(default_factory=list)
-    occlusion_rule: str = "lai"  # lai | ruder
-    options: dict[str, Any] = field(default_factory=dict)
-    flow: Any = None
+    names: list[str] = MISSING
+    optional: list[str] = MISSING
+    occlusion_rule: str = MISSING  # lai | ruder
+    options: dict[str, Any] = MISSING
+    flow: Any = MISSING
 
 
 @dataclass
 class HyperConSchema:
-    _target_: str = "hypercon.pipeline.HyperCon"
-    name: str = "hypercon"
-    num_inserted: int = 2  # i
-    window: int = 5  # c = 2γ+1
-    dilation: int = 1  # d
-    pool: str = "mean"
-    chunk_size: int = 16
-    device: str = "cpu"
-    model: Any = None
-    interp: Any = None
-    flow: Any = None
+    _target_: str = MISSING
+    name: str = MISSING
+    num_inserted: int = MISSING  # i
+    window: int = MISSING  # c = 2γ+1
+    dilation: int = MISSING  # d
+    pool: str = MISSING
+    chunk_size: int = MISSING
+    device: str = MISSING
+    model: Any = MISSING
+    interp: Any = MISSING
+    flow: Any = MISSING
 
 
 @dataclass
@@ -60,15 +64,15 @@ class RunSchema:
     model: Any = None
     flow: Any = None
     interp: Any = None
-    seed: int = 0
-    device: str = "cpu"
-    style: str = "rain_princess"
-    overwrite: bool = False
-    save_frames: bool = True
-    save_video: bool = True
-    progress: Optional[bool] = None
-    sweep_name: str = "sweep"
-    log_level: str = "INFO"
+    seed: int = MISSING
+    device: str = MISSING
+    style: str = MISSING
+    overwrite: bool = MISSING
+    save_frames: bool = MISSING
+    save_video: bool = MISSING
+    progress: Optional[bool] = MISSING
+    sweep_name: str = MISSING
+    log_level: str = MISSING
 
 
 cs = ConfigStore.instance()
