@@ -2,12 +2,12 @@
 clear message (e.g. ``method.window=abc`` → "Value 'abc' … could not be converted to Integer").
 Registered on import (by :mod:`hypercon.config`).
 
-The schemas give types only: every value lives in its yaml under ``conf/`` (``MISSING`` here), so each
-default is written once."""
+The schemas give types only (fields without a value are ``MISSING`` to OmegaConf): every value lives in
+its yaml under ``conf/``, so each default is written once."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
@@ -16,49 +16,49 @@ from omegaconf import MISSING
 
 @dataclass
 class PathsSchema:
-    output_root: str = MISSING
-    cache_dir: str = MISSING
-    weights_dir: Optional[str] = MISSING
-    data_root: Optional[str] = MISSING
+    output_root: str
+    cache_dir: str
+    weights_dir: Optional[str]
+    data_root: Optional[str]
 
 
 @dataclass
 class TaskSchema:
-    name: str = MISSING
-    masks: str = MISSING  # none | rectangle | object | folder
-    metrics: list[str] = MISSING  # offline metric set (default)
-    paper_metrics: list[str] = MISSING  # the paper's columns (metrics=paper)
+    name: str
+    masks: str  # none | rectangle | object | folder
+    metrics: list[str]  # offline metric set (default)
+    paper_metrics: list[str]  # the paper's columns (metrics=paper)
 
 
 @dataclass
 class MetricsSchema:
-    names: list[str] = MISSING
-    optional: list[str] = MISSING
-    occlusion_rule: str = MISSING  # lai | ruder
-    options: dict[str, Any] = MISSING
-    flow: Any = MISSING
+    names: list[str]
+    optional: list[str]
+    occlusion_rule: str  # lai | ruder
+    options: dict[str, Any]
+    flow: Any
 
 
 @dataclass
 class HyperConSchema:
-    _target_: str = MISSING
-    name: str = MISSING
-    num_inserted: int = MISSING  # i
-    window: int = MISSING  # c = 2γ+1
-    dilation: int = MISSING  # d
-    pool: str = MISSING
-    chunk_size: int = MISSING
-    device: str = MISSING
-    model: Any = MISSING
-    interp: Any = MISSING
-    flow: Any = MISSING
+    _target_: str
+    name: str
+    num_inserted: int  # i
+    window: int  # c = 2γ+1
+    dilation: int  # d
+    pool: str
+    chunk_size: int
+    device: str
+    model: Any
+    interp: Any
+    flow: Any
 
 
 @dataclass
 class RunSchema:
-    paths: PathsSchema = field(default_factory=PathsSchema)
-    task: TaskSchema = field(default_factory=TaskSchema)
-    metrics: MetricsSchema = field(default_factory=MetricsSchema)
+    paths: PathsSchema = MISSING
+    task: TaskSchema = MISSING
+    metrics: MetricsSchema = MISSING
     method: Any = None
     dataset: Any = None
     model: Any = None
