@@ -91,7 +91,9 @@ def _strip_labels(node: Any) -> Any:
 
 def instantiate_component(cfg: DictConfig, **kwargs: Any) -> Any:
     """Instantiate a config node (and its nested ``_target_`` nodes), ignoring their ``name`` labels.
-    ``kwargs`` override or add constructor arguments (objects too, e.g. an already built ``model``)."""
+    ``kwargs`` override or add constructor arguments (objects too, e.g. an already built ``model``). A
+    value left ``???`` raises ``MissingMandatoryValue`` naming its key."""
     from hydra.utils import instantiate
 
-    return instantiate(_strip_labels(OmegaConf.to_container(cfg, resolve=True)), **kwargs)
+    container = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
+    return instantiate(_strip_labels(container), **kwargs)
