@@ -30,7 +30,7 @@ import time
 import torch
 from tabulate import tabulate
 
-from hypercon.config import available
+from hypercon.config import available, compose_config, instantiate_component
 from hypercon.flow.base import FlowEstimator
 from hypercon.interp.base import Interpolator
 from hypercon.models.base import ImageModel
@@ -83,8 +83,6 @@ class TimedInterp(Interpolator):
 def compose(args):
     """The root config with the benchmark's choices: ``--model``, ``--interp``, ``--flow``, HyperCon's options
     that were given, ``--device`` and ``--weights-dir``."""
-    from hypercon.config import compose_config
-
     overrides = [f"{group}={getattr(args, group)}" for group in ("model", "interp", "flow") if getattr(args, group)]
     values = {f"method.{key}": getattr(args, key)
               for key in ("num_inserted", "window", "dilation", "pool", "chunk_size") if getattr(args, key) is not None}
@@ -103,8 +101,6 @@ def synthetic_frames(num_frames: int, height: int, width: int, seed: int = 0) ->
 
 
 def bench_speed(args) -> None:
-    from hypercon.config import instantiate_component
-
     cfg = compose(args)
     width, height = map(int, args.size.split("x"))
     frames = synthetic_frames(args.frames, height, width)
@@ -152,7 +148,6 @@ def bench_speed(args) -> None:
 
 def bench_interp_psnr(args) -> None:
     from datasets.synthetic import make_synthetic_video
-    from hypercon.config import instantiate_component
     from hypercon.interpolate import interpolate_video
 
     if args.interp != "flow_linear":
