@@ -29,9 +29,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from metrics.masks import DEFAULT_OCCLUSION_RULE, RULES
-
 log = logging.getLogger("metrics.cli")
+
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m metrics", description=__doc__.split("\n\n")[0],
@@ -47,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", default=[], metavar="NAME.KEY=VALUE",
                    help="metric option, e.g. ewarp.averaging=lai (repeatable)")
     from hypercon.config import available
+    from metrics.masks import DEFAULT_OCCLUSION_RULE, RULES
 
     p.add_argument("--flow", help=f"flow estimator for the source motion: {', '.join(available('flow'))} "
                    "(conf/flow/) or a class path (default: the flow of conf/metrics/default.yaml)")
