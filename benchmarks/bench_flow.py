@@ -3,6 +3,9 @@
     python benchmarks/bench_flow.py --data ../shared/data/middlebury-flow [--estimators dis_medium farneback]
         [--device cpu] [--weights-dir DIR] [--repeat 3]
 
+Estimators are named by their configs, ``conf/flow/<name>.yaml``, composed as ``python run.py flow=<name>``
+would compose them.
+
 EPE = mean end-point error over known ground-truth pixels per scene (``frame10 → frame11``); time =
 median wall-clock seconds per pair over ``--repeat`` runs (after one warm-up pair). Paper-tier estimators
 (raft_small, raft_large, pwcnet) need their weights (``--weights-dir`` or ``$HYPERCON_WEIGHTS``).
@@ -24,32 +27,19 @@ import torch
 from tabulate import tabulate
 
 from hypercon.checks import frames_from_uint8
+from hypercon.config import available, compose_component, instantiate_component
 from hypercon.io.flo import flo_valid, read_flo
 
 log = logging.getLogger("bench_flow")
 
-ESTIMATORS = ("dis_ultrafast", "dis_fast", "dis_medium", "dis_fine", "farneback", "raft_small", "raft_large", "pwcnet")
+#: measured when --estimators is not given: the offline-tier ones
+DEFAULT_ESTIMATORS = ("dis_ultrafast", "dis_fast", "dis_medium", "dis_fine", "farneback")
 
 
 def build(name: str, device: str, weights_dir: str | None):
-    """The estimator called ``name`` (see ``ESTIMATORS``)."""
-    if name.startswith("dis_"):
-        from hypercon.flow.dis import DISFlow
-
-        return DISFlow(preset=name[4:], device=device)
-    if name == "farneback":
-        from hypercon.flow.farneback import FarnebackFlow
-
-        return FarnebackFlow(device=device)
-    if name.startswith("raft_"):
-        from hypercon.flow.raft import RAFTFlow
-
-        return RAFTFlow(size=name[5:], weights_dir=weights_dir, device=device)
-    if name == "pwcnet":
-        from hypercon.flow.pwcnet import PWCNetFlow
-
-        return PWCNetFlow(weights_dir=weights_dir, device=device)
-    raise ValueError(f"--estimators: unknown estimator {name!r}; choose from {ESTIMATORS}")
+    """The estimator of ``conf/flow/<name>.yaml`` on ``device`` (``weights_dir`` for paper-tier ones)."""
+    values = {"device": device, **({"paths.weights_dir": weights_dir} if weights_dir else {})}
+    return instantiate_component(compose_component("flow", name, values=values))
 
 
 def load_scenes(root: Path) -> list[tuple[str, torch.Tensor, np.ndarray]]:
@@ -88,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     shared = Path(os.environ.get("HYPERCON_SHARED", Path(__file__).resolve().parents[2] / "shared"))
     parser.add_argument("--data", type=Path, default=shared / "data/middlebury-flow")
-    parser.add_argument("--estimators", nargs="+", default=list(ESTIMATORS[:5]), choices=ESTIMATORS)
+    parser.add_argument("--estimators", nargs="+", default=list(DEFAULT_ESTIMATORS), choices=available("flow"),
+                        metavar="NAME", help=f"conf/flow/ names: {', '.join(available('flow'))}")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--weights-dir", default=os.environ.get("HYPERCON_WEIGHTS"))
     parser.add_argument("--repeat", type=int, default=3)

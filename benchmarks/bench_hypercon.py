@@ -1,9 +1,12 @@
 """HyperCon speed per stage at 832×480, and the interpolation-quality check that chose flow_linear's default.
 
     python benchmarks/bench_hypercon.py [--frames 6] [--size 832x480] [--model flicker] [--interp flow_linear]
-        [--num-inserted 2] [--window 5] [--dilation 1] [--pool mean] [--device cpu] [--weights-dir DIR]
+        [--flow dis] [--num-inserted I] [--window C] [--dilation D] [--pool P] [--device cpu] [--weights-dir DIR]
         [--random-weights]   # interp=superslomo without its checkpoint: timing only
     python benchmarks/bench_hypercon.py --interp-psnr [--videos 4] [--size 416x240]
+
+Components are composed from ``conf/`` as ``python run.py`` composes them (``model=``, ``interp=``, ``flow=``,
+``method=hypercon``); HyperCon's options left out keep their values in ``conf/method/hypercon.yaml``.
 
 Speed: a synthetic textured video (``datasets.synthetic``) of ``--frames`` frames. Reported per output frame:
 seconds in interpolation / translation / alignment flow / pooling (HyperCon's own clocks), and the network
@@ -13,7 +16,7 @@ interpolator's networks (for ``flow_linear``: its flow estimator; for ``superslo
 
 Interpolation PSNR: procedural videos with occlusions; every ``--step``-th frame in, ``i = step − 1``, PSNR
 of the interpolated frames against the held-out rendered ones, for ``flow_linear`` with ``occlusion=False`` (``w = t``) and
-``occlusion=True`` (forward/backward-check visibility), with DIS flow.
+``occlusion=True`` (forward/backward-check visibility), with the ``--flow`` estimator.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import time
 import torch
 from tabulate import tabulate
 
+from hypercon.config import available, compose_config, instantiate_component
 from hypercon.flow.base import FlowEstimator
 from hypercon.interp.base import Interpolator
 from hypercon.models.base import ImageModel
@@ -76,20 +80,18 @@ class TimedInterp(Interpolator):
         return self.timer(self.inner.warping_params, frame_a, frame_b, times)
 
 
-def build_model(name: str, device: str) -> ImageModel:
-    if name == "flicker":
-        from hypercon.models.testing import Flicker
-
-        return Flicker(device=device)
-    if name == "identity":
-        from hypercon.models.testing import Identity
-
-        return Identity(device=device)
-    if name == "kmeans_palette":
-        from hypercon.models.classical import KMeansPalette
-
-        return KMeansPalette(device=device)
-    raise ValueError(f"--model: unknown model {name!r} (flicker | identity | kmeans_palette)")
+def compose(args):
+    """The root config with the benchmark's choices: ``--model``, ``--interp``, ``--flow``, HyperCon's options
+    that were given, ``--device`` and ``--weights-dir``."""
+    overrides = [f"{group}={getattr(args, group)}" for group in ("model", "interp", "flow") if getattr(args, group)]
+    values = {f"method.{key}": getattr(args, key)
+              for key in ("num_inserted", "window", "dilation", "pool", "chunk_size") if getattr(args, key) is not None}
+    if args.occlusion is not None and args.interp == "flow_linear":
+        values["interp.occlusion"] = args.occlusion
+    values["device"] = args.device
+    if args.weights_dir:
+        values["paths.weights_dir"] = args.weights_dir
+    return compose_config(overrides, values)
 
 
 def synthetic_frames(num_frames: int, height: int, width: int, seed: int = 0) -> torch.Tensor:
@@ -99,18 +101,15 @@ def synthetic_frames(num_frames: int, height: int, width: int, seed: int = 0) ->
 
 
 def bench_speed(args) -> None:
-    from hypercon.flow.dis import DISFlow
-    from hypercon.interp.flow_linear import FlowLinearInterpolator
-    from hypercon.pipeline import HyperCon
-
+    cfg = compose(args)
     width, height = map(int, args.size.split("x"))
     frames = synthetic_frames(args.frames, height, width)
-    model = TimedModel(build_model(args.model, args.device))
-    align_flow = TimedFlow(DISFlow(preset=args.preset, device=args.device))
+    model = TimedModel(instantiate_component(cfg.model))
+    align_flow = TimedFlow(instantiate_component(cfg.flow))
     interp_timer = None
     if args.interp == "flow_linear":
-        interp_flow = TimedFlow(DISFlow(preset=args.preset, device=args.device))
-        interp = FlowLinearInterpolator(interp_flow, occlusion=args.occlusion, device=args.device)
+        interp_flow = TimedFlow(instantiate_component(cfg.flow))
+        interp = instantiate_component(cfg.interp, flow=interp_flow)
         interp_timer = interp_flow.timer
     else:
         from hypercon.interp.superslomo import SuperSloMo, UNet
@@ -118,11 +117,10 @@ def bench_speed(args) -> None:
         if args.random_weights:  # timing only: the cost does not depend on the weights' values
             slomo = SuperSloMo.from_modules(UNet(6, 4), UNet(20, 5), device=args.device)
         else:
-            slomo = SuperSloMo(weights_dir=args.weights_dir, device=args.device)
+            slomo = instantiate_component(cfg.interp)
         interp = TimedInterp(slomo)
         interp_timer = interp.timer
-    method = HyperCon(model, interp, align_flow, num_inserted=args.num_inserted, window=args.window,
-                      dilation=args.dilation, pool=args.pool, chunk_size=args.chunk_size, device=args.device)
+    method = instantiate_component(cfg.method, model=model, interp=interp, flow=align_flow)
     method.run(frames[:2])  # warm-up
     for timer in (model.timer, align_flow.timer, interp_timer):
         timer.seconds, timer.calls = 0.0, 0
@@ -137,9 +135,11 @@ def bench_speed(args) -> None:
              ["(forward) alignment flow", f"{align_flow.timer.seconds / n:.3f}"],
              [f"(forward) interpolation ({args.interp})", f"{interp_timer.seconds / n:.3f}"],
              ["HyperCon total", f"{wall / n:.3f}"]]
-    print(f"HyperCon on {n} frames of {width}x{height}, model={args.model}, interp={args.interp}, flow=dis "
-          f"({args.preset}), i={args.num_inserted}, c={args.window}, d={args.dilation}, pool={args.pool}, "
-          f"device={args.device}, torch threads={torch.get_num_threads()}")
+    options = method.options()
+    print(f"HyperCon on {n} frames of {width}x{height}, model={cfg.model.name}, interp={args.interp}, "
+          f"flow={type(align_flow.inner).__name__} {align_flow.inner.options()}, i={options['num_inserted']}, "
+          f"c={options['window']}, d={options['dilation']}, pool={options['pool']}, device={args.device}, "
+          f"torch threads={torch.get_num_threads()}")
     print(tabulate(rows, headers=["stage", "s / output frame"]))
     print(f"translated frames {stats['translated']}, alignment flow pairs {stats['flow_pairs']}, interpolated "
           f"pairs {stats['interp_pairs']}, peak interpolated frames held {stats['peak_held']}")
@@ -148,12 +148,13 @@ def bench_speed(args) -> None:
 
 def bench_interp_psnr(args) -> None:
     from datasets.synthetic import make_synthetic_video
-    from hypercon.flow.dis import DISFlow
-    from hypercon.interp.flow_linear import FlowLinearInterpolator
     from hypercon.interpolate import interpolate_video
 
+    if args.interp != "flow_linear":
+        raise SystemExit("--interp-psnr measures flow_linear's blend options (--interp flow_linear)")
+    cfg = compose(args)
     width, height = map(int, args.size.split("x"))
-    flow = DISFlow(preset=args.preset, device=args.device)
+    flow = instantiate_component(cfg.flow)
     rows, means = [], {False: [], True: []}
     for seed in range(args.videos):
         step = args.step
@@ -162,14 +163,16 @@ def bench_interp_psnr(args) -> None:
         coarse, held_out = video.frames[::step], video.frames[held]
         row = [seed]
         for occlusion in (False, True):
-            out, _ = interpolate_video(coarse, None, FlowLinearInterpolator(flow, occlusion=occlusion), step - 1)
+            interp = instantiate_component(cfg.interp, flow=flow, occlusion=occlusion)
+            out, _ = interpolate_video(coarse, None, interp, step - 1)
             mse = (out[held] - held_out).square().mean(dim=(1, 2, 3))
             psnr = (10 * torch.log10(1.0 / mse)).mean().item()
             means[occlusion].append(psnr)
             row.append(f"{psnr:.2f}")
         rows.append(row)
     rows.append(["mean", f"{statistics.mean(means[False]):.2f}", f"{statistics.mean(means[True]):.2f}"])
-    print(f"flow_linear interpolation PSNR (dB) on held-out frames, {width}x{height}, DIS {args.preset}, "
+    print(f"flow_linear interpolation PSNR (dB) on held-out frames, {width}x{height}, "
+          f"{type(flow).__name__} {flow.options()}, "
           f"every {args.step}th frame in (i = {args.step - 1}), {args.pairs} pairs per video")
     print(tabulate(rows, headers=["video", "w = t", "occlusion-aware"]))
 
@@ -179,15 +182,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--interp-psnr", action="store_true", help="measure flow_linear's blend options instead")
     p.add_argument("--frames", type=int, default=6)
     p.add_argument("--size", default=None, help="WxH (default 832x480; 416x240 for --interp-psnr)")
-    p.add_argument("--model", default="flicker")
-    p.add_argument("--interp", default="flow_linear", choices=("flow_linear", "superslomo"))
-    p.add_argument("--occlusion", type=lambda s: s.lower() in ("1", "true", "yes"), default=False)
-    p.add_argument("--preset", default="medium", help="DIS preset")
-    p.add_argument("--num-inserted", type=int, default=2)
-    p.add_argument("--window", type=int, default=5)
-    p.add_argument("--dilation", type=int, default=1)
-    p.add_argument("--pool", default="mean")
-    p.add_argument("--chunk-size", type=int, default=8)
+    p.add_argument("--model", default="flicker", choices=available("model"), help="conf/model/ name")
+    p.add_argument("--interp", default="flow_linear", choices=available("interp"), help="conf/interp/ name")
+    p.add_argument("--flow", choices=available("flow"), help="conf/flow/ name (default: conf/config.yaml's)")
+    p.add_argument("--occlusion", type=lambda s: s.lower() in ("1", "true", "yes"), default=None,
+                   help="flow_linear's occlusion-aware blend (default: conf/interp/flow_linear.yaml's)")
+    p.add_argument("--num-inserted", type=int, help="i (default: conf/method/hypercon.yaml's, as the next four)")
+    p.add_argument("--window", type=int, help="c")
+    p.add_argument("--dilation", type=int, help="d")
+    p.add_argument("--pool")
+    p.add_argument("--chunk-size", type=int)
     p.add_argument("--device", default="cpu")
     p.add_argument("--weights-dir", default=None)
     p.add_argument("--random-weights", action="store_true", help="superslomo with random weights (timing only)")

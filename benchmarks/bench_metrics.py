@@ -1,7 +1,7 @@
 """Run time of the per-video metrics and of the source-video flow they need, on one synthetic video.
 
     python benchmarks/bench_metrics.py [--frames 100] [--width 832] [--height 480] [--threads N]
-        [--device cpu] [--flow dis] [--metrics ewarp,ewarp_masked,cpsnr,cssim,fidelity,gt] [--json FILE]
+        [--device cpu] [--flow NAME] [--metrics ewarp,ewarp_masked,cpsnr,cssim,fidelity,gt] [--json FILE]
 
 The video: a natural image (scikit-image's ``astronaut``, upscaled) panned by (2, 1) px per frame with a
 square moving across it; the "output" is that video plus per-frame brightness flicker and noise (8 bit);
@@ -73,7 +73,7 @@ def main(argv=None) -> dict:
     p.add_argument("--height", type=int, default=480)
     p.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
     p.add_argument("--device", default="cpu")
-    p.add_argument("--flow", default="dis")
+    p.add_argument("--flow", help="conf/flow/ name (default: the flow of conf/metrics/default.yaml)")
     p.add_argument("--metrics", default="ewarp,ewarp_masked,cpsnr,cssim,fidelity,gt")
     p.add_argument("--json", help="also write the timings here")
     args = p.parse_args(argv)
@@ -90,9 +90,10 @@ def main(argv=None) -> dict:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         cache = SourceMotionCache(Path(tmp))
-        t_miss, _ = _time(lambda: cache.get("bench", source, flow, rule="lai"))
-        t_hit, motion = _time(lambda: SourceMotionCache(Path(tmp)).get("bench", source, flow, rule="lai"))
-        rows += [[f"source motion ({args.flow}), uncached", *t_miss], [f"source motion ({args.flow}), cached", *t_hit]]
+        t_miss, _ = _time(lambda: cache.get("bench", source, flow))
+        t_hit, motion = _time(lambda: SourceMotionCache(Path(tmp)).get("bench", source, flow))
+        label = f"source motion ({flow.name})"
+        rows += [[f"{label}, uncached", *t_miss], [f"{label}, cached", *t_hit]]
         video = EvalVideo(name="bench", output=output, source=source, known=known, gt=source, reference=source,
                           source_motion=lambda: motion)
         video.evaluated_output()  # compositing is shared by all metrics: not charged to the first one

@@ -32,7 +32,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from datasets.base import VideoDataset
+from datasets.base import PAPER_SIZE, VideoDataset
 from datasets.preprocess import apply_crop_box, cover_crop_box
 from hypercon.checks import frames_from_uint8, frames_to_uint8
 from hypercon.io.frames import list_frame_files, read_frames, write_frames
@@ -81,26 +81,23 @@ def read_manifest(path: Path, clip_frames: int = 100) -> list[dict[str, Any]]:
 
 
 class ActivityNetDataset(VideoDataset):
-    """Manifest-driven clips, resized/cropped to ``size`` and cached as PNG (see module docstring)."""
+    """Manifest-driven clips, resized/cropped to ``size`` and cached as PNG (see module docstring).
+    ``**options``: the options every dataset shares (:class:`datasets.base.VideoDataset`)."""
 
     name = "activitynet"
 
     def __init__(
         self,
         manifest: str | None,
+        *,
         root: str | None = None,
         cache_dir: str | None = None,
         split: str | None = None,
         clip_frames: int = 100,
-        size: list[int] | None = (832, 480),
-        max_videos: int | None = None,
-        max_frames: int | None = None,
-        masks: str = "none",
-        seed: int = 0,
-        mask_dir: str | None = None,
-        mask_dilation: int = 0,
+        size: list[int] | tuple[int, int] | None = PAPER_SIZE,
+        **options: Any,
     ):
-        super().__init__(size, max_videos, max_frames, masks, seed, mask_dir, mask_dilation)
+        super().__init__(size=size, **options)
         if manifest is None or str(manifest).strip() in ("", "None", "null"):
             raise ValueError("dataset.manifest is not set: give a CSV clip manifest (columns clip_id,source,"
                              "start_frame,num_frames), e.g. dataset.manifest=/data/activitynet/clips.csv")

@@ -26,6 +26,8 @@ from datasets.preprocess import apply_crop_box, cover_crop_box, parse_size, resi
 log = logging.getLogger(__name__)
 
 MASK_KINDS = ("none", "rectangle", "object", "folder")
+#: ``[width, height]`` the paper works at (DAVIS, ActivityNet)
+PAPER_SIZE = (832, 480)
 
 
 @dataclass
@@ -68,7 +70,19 @@ def check_mask_match(known: Tensor, frames: Tensor, source: Any) -> None:
 
 
 class VideoDataset(ABC):
-    """Base class: options shared by every dataset, mask attachment, size handling and provenance."""
+    """Base class: options shared by every dataset, mask attachment, size handling and provenance.
+
+    The shared options are keyword-only and declared here once; a dataset declares its own and passes
+    the rest on (``def __init__(self, root, *, own=…, **options): super().__init__(**options)``):
+
+    Args:
+        size: ``[width, height]``: resize (aspect kept) to cover, centre crop; None = native size.
+        max_videos / max_frames: keep the first videos (sorted) / frames; None = all.
+        masks: ``none`` | ``rectangle`` | ``object`` | ``folder`` (see the module docstring).
+        seed: seeds the rectangle masks.
+        mask_dir: where rectangle masks are saved (the runner sets ``<output>/masks``).
+        mask_dilation: object masks: grow holes by this many pixels.
+    """
 
     name: str = "dataset"
     #: mask kinds this dataset can provide (besides none/rectangle, which every dataset supports)
@@ -76,6 +90,7 @@ class VideoDataset(ABC):
 
     def __init__(
         self,
+        *,
         size: list[int] | tuple[int, int] | None = None,
         max_videos: int | None = None,
         max_frames: int | None = None,

@@ -25,7 +25,7 @@ from typing import Any
 
 from torch import Tensor
 
-from datasets.base import VideoDataset, require_root
+from datasets.base import PAPER_SIZE, VideoDataset, require_root
 from hypercon.io.frames import list_frame_files, read_frames, read_masks
 
 log = logging.getLogger(__name__)
@@ -49,30 +49,27 @@ def read_split_file(path: Path) -> list[str]:
 
 
 class DAVISDataset(VideoDataset):
-    """DAVIS sequences of one split, resized/cropped to ``size`` (832×480 as in the paper)."""
+    """DAVIS sequences of one split, resized/cropped to ``size`` (832×480 as in the paper).
+    ``**options``: the options every dataset shares (:class:`datasets.base.VideoDataset`)."""
 
     object_mask_kinds = ("object",)
 
     def __init__(
         self,
         root: str | None,
+        *,
         year: int = 2017,
         split: str = "val",
         resolution: str = "480p",
-        size: list[int] | None = (832, 480),
-        max_videos: int | None = None,
-        max_frames: int | None = None,
-        masks: str = "none",
-        seed: int = 0,
-        mask_dir: str | None = None,
         sequences: list[str] | None = None,
-        mask_dilation: int = 0,
+        size: list[int] | tuple[int, int] | None = PAPER_SIZE,
+        **options: Any,
     ):
         if int(year) not in YEARS:
             raise ValueError(f"dataset.year must be one of {YEARS}, got {year}")
         self.year = int(year)
         self.name = f"davis{self.year}"
-        super().__init__(size, max_videos, max_frames, masks, seed, mask_dir, mask_dilation)
+        super().__init__(size=size, **options)
         hint = "pass dataset.root=/path/to/DAVIS or set the environment variable DAVIS_ROOT"
         self.root = require_root(root, "dataset.root", hint, LAYOUT)
         self.resolution = str(resolution)

@@ -43,7 +43,8 @@ def _has_frames(path: Path) -> bool:
 
 
 class FolderDataset(VideoDataset):
-    """Videos from a folder or a file (see module docstring); ``size=None`` keeps the native size."""
+    """Videos from a folder or a file (see module docstring); ``size=None`` (the default) keeps the native
+    size. ``**options``: the options every dataset shares (:class:`datasets.base.VideoDataset`)."""
 
     name = "folder"
     object_mask_kinds = ("object", "folder")
@@ -51,22 +52,17 @@ class FolderDataset(VideoDataset):
     def __init__(
         self,
         root: str | None,
+        *,
         masks_root: str | None = None,
         mask_polarity: str = "hole",
-        size: list[int] | None = None,
         frames_subdir: str | None = None,
         masks_subdir: str | None = None,
         data_root: str | None = None,
-        max_videos: int | None = None,
-        max_frames: int | None = None,
-        masks: str = "none",
-        seed: int = 0,
-        mask_dir: str | None = None,
-        mask_dilation: int = 0,
         mask_threshold: int = 127,
         fps: float | None = None,
+        **options: Any,
     ):
-        super().__init__(size, max_videos, max_frames, masks, seed, mask_dir, mask_dilation)
+        super().__init__(**options)
         if mask_polarity not in POLARITIES:
             raise ValueError(f"dataset.mask_polarity must be one of {POLARITIES}, got {mask_polarity!r}")
         if root is not None and data_root is not None and not Path(str(root)).expanduser().is_absolute():
@@ -78,8 +74,8 @@ class FolderDataset(VideoDataset):
         self.masks_subdir = masks_subdir or None
         self.masks_root = None if masks_root is None else Path(str(masks_root)).expanduser()
         self.mask_polarity, self.mask_threshold, self.fps = mask_polarity, int(mask_threshold), fps
-        if masks in ("object", "folder") and self.masks_subdir is None and self.masks_root is None:
-            raise ValueError(f"dataset.masks={masks!r} needs dataset.masks_subdir or dataset.masks_root")
+        if self.masks in ("object", "folder") and self.masks_subdir is None and self.masks_root is None:
+            raise ValueError(f"dataset.masks={self.masks!r} needs dataset.masks_subdir or dataset.masks_root")
         if self.masks_root is not None and not self.masks_root.is_dir():
             raise FileNotFoundError(f"dataset.masks_root={self.masks_root} is not a folder")
         self._sources = self._discover()

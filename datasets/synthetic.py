@@ -246,16 +246,16 @@ class SyntheticDataset(VideoDataset):
     """``num_videos`` procedural videos ``synth-000, synth-001, …`` (video i drawn from seed (seed, i)).
 
     ``masks="object"`` uses the sprites as holes (object removal). ``motion(name)`` gives the exact
-    flows and occlusions of a video (same frames as ``load``).
+    flows and occlusions of a video (same frames as ``load``). Frames are rendered at ``height × width``;
+    ``**options``: the other options every dataset shares (:class:`datasets.base.VideoDataset`).
     """
 
     name = "synthetic"
     object_mask_kinds = ("object",)
 
-    def __init__(self, num_videos: int = 2, num_frames: int = 12, height: int = 128, width: int = 224,
-                 seed: int = 0, masks: str = "none", max_videos: int | None = None, max_frames: int | None = None,
-                 mask_dir: str | None = None, mask_dilation: int = 0, fps: float = 24.0):
-        super().__init__(None, max_videos, max_frames, masks, seed, mask_dir, mask_dilation)
+    def __init__(self, *, num_videos: int = 2, num_frames: int = 12, height: int = 128, width: int = 224,
+                 fps: float = 24.0, **options: Any):
+        super().__init__(size=None, **options)
         if int(num_videos) < 1 or int(num_frames) < 2 or int(height) < 8 or int(width) < 8:
             raise ValueError(f"dataset (synthetic): need num_videos >= 1, num_frames >= 2, height and width >= 8; "
                              f"got {num_videos}, {num_frames}, {height}, {width}")

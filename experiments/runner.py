@@ -18,16 +18,16 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from experiments.devices import hydra_job_num, job_device
-from experiments.provenance import config_hash, device_info, git_state, package_versions
+from hypercon.provenance import config_hash, device_info, git_state, package_versions
 from experiments.reference import ReferenceCache
 from baselines.common.split import check_unseen
 from experiments.store import RunStore, atomic_write_json
 from experiments.results import write_results
 from hypercon.checks import frames_from_uint8, frames_to_uint8, hide_holes
+from hypercon.config import instantiate_component
 from hypercon.io.digest import frames_digest
 from hypercon.method import VideoMethod
 from metrics.base import EvalVideo
@@ -37,20 +37,6 @@ log = logging.getLogger(__name__)
 
 #: keys of the resolved config that do not change results (excluded from the resume hash)
 NON_RESULT_KEYS = ("overwrite", "save_video", "save_frames", "log_level", "paths", "progress", "sweep_name")
-
-
-def _strip_labels(node: Any) -> Any:
-    """Drop the ``name`` label of every ``_target_`` node (a config label, not a constructor argument)."""
-    if isinstance(node, dict):
-        return {k: _strip_labels(v) for k, v in node.items() if not (k == "name" and "_target_" in node)}
-    if isinstance(node, list):
-        return [_strip_labels(v) for v in node]
-    return node
-
-
-def instantiate_component(cfg: DictConfig, **kwargs: Any) -> Any:
-    """Instantiate a config node (and its nested ``_target_`` nodes), ignoring their ``name`` labels."""
-    return instantiate(_strip_labels(OmegaConf.to_container(cfg, resolve=True)), **kwargs)
 
 
 def result_config(cfg: DictConfig) -> dict[str, Any]:

@@ -58,7 +58,7 @@ def _rows(x: Tensor, index: list[int], device: torch.device) -> Tensor:
 class HyperCon(VideoMethod):
     """``run(frames [T,3,H,W] in [0,1], known [T,1,H,W] | None) -> [T,3,H,W]`` (see the module docstring).
 
-    Args:
+    Args (the options' values, paper symbols and comments live in ``conf/method/hypercon.yaml``):
         model: the image model g (``ImageModel``). interp: the interpolator (wrpgrd). flow: the flow
             estimator used for alignment (between translated interpolated frames).
         num_inserted: i ≥ 0, frames inserted between each pair of input frames.
@@ -84,11 +84,12 @@ class HyperCon(VideoMethod):
         model: ImageModel,
         interp: Interpolator,
         flow: FlowEstimator,
-        num_inserted: int = 2,
-        window: int = 5,
-        dilation: int = 1,
-        pool: str = "mean",
-        chunk_size: int = 16,
+        *,
+        num_inserted: int,
+        window: int,
+        dilation: int,
+        pool: str,
+        chunk_size: int,
         device: str = "cpu",
     ) -> None:
         check_window_options(num_inserted, window, dilation)

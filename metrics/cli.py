@@ -1,14 +1,15 @@
 """``python -m metrics``: evaluate saved output frames against their source video, without Hydra.
 
     python -m metrics --pred OUT --source SRC [--gt GT] [--mask MASKS] [--reference REF] \\
-        --metrics ewarp,cpsnr,cssim [--flow dis] [--cache DIR] [--set ewarp.averaging=lai] --out results.json
+        --metrics ewarp,cpsnr,cssim [--flow NAME] [--cache DIR] [--set ewarp.averaging=lai] --out results.json
 
 Each DIR holds one sub-folder of frames per video (videos = the sub-folders of ``--pred``, matched by
 name in the other folders), or is itself a single folder of frames (one video, named after it). Frames
 are read with :func:`hypercon.io.frames.read_frames`, masks with :func:`hypercon.io.frames.read_masks`
 (``--mask-polarity hole``: white marks the hole, as DAVIS / ProPainter; ``known``: white = known, as the
 masks this project writes). The source video defines the motion (E_warp's flow + occlusion, computed
-once with ``--flow`` and cached in ``--cache``; a temporary cache otherwise, so values are identical
+once with ``--flow`` (``conf/flow/NAME.yaml``, composed as in ``python run.py``; default: the metrics
+config's flow) and cached in ``--cache``; a temporary cache otherwise, so values are identical
 either way). Metrics run through :func:`metrics.evaluate.evaluate_videos`, the loop the runner uses.
 Prints one table row per video and mean ± SEM; writes per-video values, aggregates and provenance.
 """
@@ -30,16 +31,6 @@ from typing import Any
 
 log = logging.getLogger("metrics.cli")
 
-#: ``--flow`` names → (class, constructor arguments); the same choices as conf/flow/*.yaml
-FLOW_ESTIMATORS: dict[str, tuple[str, dict[str, Any]]] = {
-    "dis": ("hypercon.flow.dis.DISFlow", {}),
-    "dis_fine": ("hypercon.flow.dis.DISFlow", {"preset": "fine"}),
-    "farneback": ("hypercon.flow.farneback.FarnebackFlow", {}),
-    "raft_small": ("hypercon.flow.raft.RAFTFlow", {"size": "small"}),
-    "raft_large": ("hypercon.flow.raft.RAFTFlow", {"size": "large"}),
-    "pwcnet": ("hypercon.flow.pwcnet.PWCNetFlow", {}),
-}
-
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m metrics", description=__doc__.split("\n\n")[0],
@@ -54,9 +45,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metrics", required=True, help="comma-separated metric names (metrics/registry.py)")
     p.add_argument("--set", action="append", default=[], metavar="NAME.KEY=VALUE",
                    help="metric option, e.g. ewarp.averaging=lai (repeatable)")
-    p.add_argument("--flow", default="dis", help=f"flow estimator for the source motion: {', '.join(FLOW_ESTIMATORS)} "
-                   "or a class path (default: dis)")
-    p.add_argument("--occlusion-rule", choices=("lai", "ruder"), default="lai")
+    from hypercon.config import available
+    from metrics.masks import DEFAULT_OCCLUSION_RULE, RULES
+
+    p.add_argument("--flow", help=f"flow estimator for the source motion: {', '.join(available('flow'))} "
+                   "(conf/flow/) or a class path (default: the flow of conf/metrics/default.yaml)")
+    p.add_argument("--occlusion-rule", choices=RULES, default=DEFAULT_OCCLUSION_RULE)
     p.add_argument("--weights-dir", help="folder of pretrained weights (paper-tier flow estimators)")
     p.add_argument("--device", default="cpu", help="device for flow and metrics (cpu, cuda)")
     p.add_argument("--cache", help="folder for the source-motion cache (reused across runs)")
@@ -116,20 +110,23 @@ def _video_dir(root: Path, name: str, single: bool, what: str) -> Path:
     return folder
 
 
-def make_flow(name: str, device: str = "cpu", weights_dir: str | None = None) -> Any:
-    """A flow estimator by ``--flow`` name (:data:`FLOW_ESTIMATORS`) or by class path."""
-    path, kwargs = FLOW_ESTIMATORS.get(name, (name, {}))
-    module, _, cls_name = path.rpartition(".")
-    if not module:
-        raise ValueError(f"--flow {name!r}: unknown; choose one of {', '.join(FLOW_ESTIMATORS)} or give a class path")
-    cls = getattr(importlib.import_module(module), cls_name)
-    params = inspect.signature(cls).parameters
-    kwargs = dict(kwargs)
-    if "device" in params:
-        kwargs["device"] = device
-    if "weights_dir" in params and weights_dir:
-        kwargs["weights_dir"] = weights_dir
-    return cls(**kwargs)
+def make_flow(name: str | None, device: str = "cpu", weights_dir: str | None = None) -> Any:
+    """The flow estimator for the source motion: ``conf/flow/<name>.yaml`` composed with the root config
+    (``device``, ``paths.weights_dir`` set), the metrics config's flow when ``name`` is None, or a class
+    path ``module.Class`` (given ``device`` / ``weights_dir`` when it takes them)."""
+    from hypercon.config import compose_component, compose_config, instantiate_component
+
+    if name is not None and "." in name:
+        module, _, cls_name = name.rpartition(".")
+        cls = getattr(importlib.import_module(module), cls_name)
+        params = inspect.signature(cls).parameters
+        kwargs = {"device": device} if "device" in params else {}
+        if "weights_dir" in params and weights_dir:
+            kwargs["weights_dir"] = weights_dir
+        return cls(**kwargs)
+    values = {"device": device, **({"paths.weights_dir": weights_dir} if weights_dir else {})}
+    cfg = compose_config(values=values).metrics.flow if name is None else compose_component("flow", name, values=values)
+    return instantiate_component(cfg)
 
 
 def load_videos(args: argparse.Namespace, flow: Any, cache: Any) -> Iterator:
@@ -202,7 +199,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                         format="%(levelname)s %(name)s: %(message)s")
     if not args.source and not args.gt:
         raise SystemExit("python -m metrics: give --source (or --gt, which then defines the motion)")
-    from experiments.provenance import git_state, package_versions
+    from hypercon.provenance import git_state, package_versions
     from metrics.evaluate import build_metrics, evaluate_videos
     from metrics.source_motion import SourceMotionCache
 

@@ -29,6 +29,9 @@ from hypercon.checks import check_flow
 from hypercon.warp import backward_warp
 
 RULES = ("lai", "ruder")
+#: the rule E_warp uses unless told otherwise (Szeto's evaluation code); the runner's default is
+#: ``metrics.occlusion_rule`` in conf/metrics/default.yaml
+DEFAULT_OCCLUSION_RULE = "lai"
 
 
 def _sq_norm(flow: Tensor) -> Tensor:
@@ -64,7 +67,7 @@ def _support_inside(flow: Tensor) -> Tensor:
     return inside[:, None]
 
 
-def occlusion_mask(flow_fw: Tensor, flow_bw: Tensor, rule: str = "lai") -> Tensor:
+def occlusion_mask(flow_fw: Tensor, flow_bw: Tensor, rule: str = DEFAULT_OCCLUSION_RULE) -> Tensor:
     """Occluded / unreliable pixels of the forward flow, on frame t's grid.
 
     Args:

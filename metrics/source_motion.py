@@ -29,7 +29,7 @@ from torch import Tensor
 from hypercon.checks import check_frames
 from hypercon.io.array_cache import Arrays, ArrayCache
 from hypercon.io.digest import frames_digest, record_digest
-from metrics.masks import RULES, occlusion_mask
+from metrics.masks import DEFAULT_OCCLUSION_RULE, RULES, occlusion_mask
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +49,12 @@ class SourceMotion:
 
     flow_fw: Tensor
     occluded: Tensor
-    rule: str = "lai"
+    rule: str = DEFAULT_OCCLUSION_RULE
     flow_name: str = "unknown"
 
 
-def compute_source_motion(frames: Tensor, estimator: Any, rule: str = "lai", batch_size: int = 8) -> SourceMotion:
+def compute_source_motion(frames: Tensor, estimator: Any, rule: str = DEFAULT_OCCLUSION_RULE,
+                          batch_size: int = 8) -> SourceMotion:
     """Forward and backward flow of every consecutive pair (each computed once, batched over pairs),
     then the occlusion mask of the forward flow (:func:`metrics.masks.occlusion_mask`).
 
@@ -127,7 +128,7 @@ class SourceMotionCache:
     def path(self, key: str, meta: dict[str, Any]) -> Path:
         return self.entries.path(self.entry_key(key, meta))
 
-    def get(self, key: str, frames: Tensor, estimator: Any, rule: str = "lai") -> SourceMotion:
+    def get(self, key: str, frames: Tensor, estimator: Any, rule: str = DEFAULT_OCCLUSION_RULE) -> SourceMotion:
         check_frames(frames, "frames")
         # same key, rule, estimator object and frames tensor (storage, version) as the last call: reuse it
         memo = (key, rule, id(estimator), frames.data_ptr(), tuple(frames.shape), frames._version)

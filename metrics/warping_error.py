@@ -30,6 +30,7 @@ from torch import Tensor
 from hypercon.checks import check_flow, check_frames, check_known
 from hypercon.warp import backward_warp
 from metrics.base import EvalVideo, MetricKey, MetricUnavailable, VideoMetric
+from metrics.masks import DEFAULT_OCCLUSION_RULE
 
 AVERAGING = ("vie", "lai")
 FORMS = ("mean", "l2")
@@ -148,7 +149,7 @@ class WarpingError(VideoMetric):
     keys = {f"ewarp{a}{f}": MetricKey(f"E_warp{a}{f}", ".6f", False, "source")
             for a in ("", "_lai") for f in ("", "_l2")}
 
-    def __init__(self, occlusion_rule: str | None = "lai", averaging: str = "vie", form: str = "mean",
+    def __init__(self, occlusion_rule: str | None = DEFAULT_OCCLUSION_RULE, averaging: str = "vie", form: str = "mean",
                  device: str = "cpu") -> None:
         if averaging not in AVERAGING:
             raise ValueError(f"{self.name}: averaging must be one of {AVERAGING}, got {averaging!r}")

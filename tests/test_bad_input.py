@@ -153,6 +153,17 @@ def test_bad_mask_settings(tmp_path):
         SyntheticDataset(masks="folder")
 
 
+def test_dataset_options_are_keyword_only_and_shared(tmp_path):
+    clip = _clip(tmp_path / "clip")
+    with pytest.raises(TypeError):
+        FolderDataset(str(clip), None, "hole")  # options by position
+    with pytest.raises(TypeError):
+        SyntheticDataset(2, 4)
+    with pytest.raises(TypeError, match="max_video"):  # a misspelled shared option is named
+        FolderDataset(str(clip), max_video=1)
+    assert FolderDataset(str(clip), max_frames=2, seed=3).provenance()["max_frames"] == 2
+
+
 # ---- splits -------------------------------------------------------------------------------------------
 
 def test_unknown_split(tmp_path):

@@ -11,7 +11,7 @@ from omegaconf import OmegaConf
 from omegaconf.errors import ConfigKeyError, ValidationError
 
 import experiments.hydra_setup  # noqa: F401  (resolvers + schemas)
-from experiments.runner import instantiate_component
+from hypercon.config import available, compose_component, compose_config, instantiate_component
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 GROUPS = ("method", "task", "dataset", "model", "flow", "interp", "metrics")
@@ -90,3 +90,25 @@ def test_offline_components_instantiate_with_tier(group):
             continue
         assert obj.tier in ("offline", "paper")
         assert obj.provenance()["tier"] == obj.tier
+
+
+def test_components_compose_by_name_with_the_root_config():
+    node = compose_component("flow", "dis_fine", values={"device": "cuda:1", "paths.weights_dir": "/w x"})
+    assert node.preset == "fine" and OmegaConf.to_container(node, resolve=True)["device"] == "cuda:1"
+    assert compose_component("flow", "raft_large", values={"paths.weights_dir": "/w x"}).weights_dir == "/w x"
+    assert options("flow") == available("flow")
+    with pytest.raises(ValueError, match=r"unknown flow 'dis_coarse': choose one of dis, .*farneback") as info:
+        compose_component("flow", "dis_coarse")
+    assert "\n" not in str(info.value)
+    with pytest.raises(ValidationError, match="method.window"):
+        compose_config(values={"method.window": "abc"})
+
+
+def test_composing_inside_another_hydra_context_restores_it():
+    from hydra.core.global_hydra import GlobalHydra
+
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        assert compose_config(["method.window=7"]).method.window == 7
+        assert GlobalHydra.instance().is_initialized()
+        assert compose(config_name="config", overrides=["flow=farneback"]).flow._target_.endswith("FarnebackFlow")
+    assert not GlobalHydra.instance().is_initialized()

@@ -188,13 +188,16 @@ def test_inpainting_keeps_known_pixels_and_fills_holes():
 
 def test_bad_hyper_parameters_are_rejected_naming_the_key():
     model, interp, flow = Counting(), FlowLinearInterpolator(ZeroFlow()), ZeroFlow()
+    valid = {"num_inserted": 2, "window": 5, "dilation": 1, "pool": "mean", "chunk_size": 4}
     for kwargs, key in [({"window": 4}, "method.window"), ({"window": 0}, "method.window"),
                         ({"dilation": 0}, "method.dilation"), ({"num_inserted": -1}, "method.num_inserted"),
                         ({"pool": "max"}, "method.pool"), ({"chunk_size": 0}, "method.chunk_size")]:
         with pytest.raises(ValueError, match=key):
-            HyperCon(model, interp, flow, **kwargs)
+            HyperCon(model, interp, flow, **{**valid, **kwargs})
     with pytest.raises(TypeError, match="method.flow"):
-        HyperCon(model, interp, interp)
+        HyperCon(model, interp, interp, **valid)
+    with pytest.raises(TypeError, match="window"):  # the defaults live in conf/method/hypercon.yaml only
+        HyperCon(model, interp, flow, num_inserted=2, dilation=1, pool="mean", chunk_size=4)
 
 
 def test_options_components_and_provenance():

@@ -4,7 +4,7 @@ import os
 import numpy as np
 import pytest
 
-from experiments.provenance import config_hash, git_state, package_versions
+from hypercon.provenance import config_hash, git_state, package_versions
 from experiments.reference import ReferenceCache
 from metrics.reduce import aggregate
 from experiments.store import RunStore, atomic_write_bytes, atomic_write_json, read_json

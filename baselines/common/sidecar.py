@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import logging
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,11 +27,11 @@ import torch
 
 from hypercon.component import TRAINED_HERE
 from hypercon.io.atomic import atomic_path, atomic_write_bytes
+from hypercon.provenance import git_state
 from hypercon.weights import WeightsError, resolve_weights, sha256_of
 
 LOG = logging.getLogger(__name__)
 FORMAT = "hypercon-trained/1"
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 class SidecarError(WeightsError):
@@ -42,15 +41,6 @@ class SidecarError(WeightsError):
 def sidecar_path(checkpoint: str | Path) -> Path:
     """``X.pt`` → ``X.json``."""
     return Path(checkpoint).with_suffix(".json")
-
-
-def git_commit(repo: Path = REPO_ROOT) -> str:
-    """``git rev-parse HEAD`` of this checkout, or ``"unknown"`` (no git, not a checkout)."""
-    try:
-        done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return done.stdout.strip() if done.returncode == 0 else "unknown"
 
 
 def write_json(path: Path, data: dict[str, Any]) -> Path:
@@ -67,7 +57,7 @@ def write_trained(checkpoint: str | Path, modules: dict[str, dict[str, torch.Ten
     with atomic_path(checkpoint) as tmp:
         torch.save({"format": FORMAT, "modules": modules}, tmp)
     dtypes = {str(t.dtype).removeprefix("torch.") for sd in modules.values() for t in sd.values() if t.is_floating_point()}
-    sidecar = {"git_commit": git_commit(), **meta, "file": checkpoint.name, "sha256": sha256_of(checkpoint),
+    sidecar = {"git_commit": git_state()["commit"], **meta, "file": checkpoint.name, "sha256": sha256_of(checkpoint),
                "tier": TRAINED_HERE, "torch": torch.__version__, "format": FORMAT,
                "dtype": ",".join(sorted(dtypes)) or "none"}
     return write_json(sidecar_path(checkpoint), sidecar)

@@ -11,7 +11,7 @@ from typing import Any
 
 from hypercon.io.digest import record_digest
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[1]  # the checkout (hypercon/ sits at its root)
 PACKAGES = (
     "torch", "torchvision", "numpy", "scipy", "scikit-image", "opencv-python-headless", "hydra-core",
     "omegaconf", "lpips", "pytorch-fid", "av", "pandas", "pillow",
