@@ -15,7 +15,10 @@ In each folder the entry's ``file`` is tried, then its ``aliases`` (relative pat
 checked before use: against the manifest's full digest or published prefix, else against the user's lock
 file (``<weights_dir>/hypercon-weights.lock.json``, written by ``python -m hypercon.weights record NAME``);
 with neither the file is used but marked unverified. A mismatch raises :class:`WeightsHashError`.
-Nothing here downloads (see :mod:`hypercon.weights.download`).
+Multi-file entries (manifest ``files``, e.g. Engstrom's deeplearn.js folders) have every companion file
+checked too (:func:`check_companions`). Loading (:func:`load_checkpoint`) never runs code from a file:
+``torch.load(weights_only=True)``, and for the named legacy pickles a restricted unpickler admitting only
+their format's types (:data:`PICKLE_FORMATS`). Nothing here downloads (see :mod:`hypercon.weights.download`).
 """
 
 from __future__ import annotations
