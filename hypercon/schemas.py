@@ -61,6 +61,21 @@ class HyperConSchema:
 
 
 @dataclass
+class DVPSchema:
+    _target_: str
+    name: str
+    epochs: int
+    size: Optional[list[int]]  # [width, height]
+    loss: str  # l1 | l2 | perceptual
+    irt: bool
+    seed: int
+    lr: float
+    device: str
+    model: Any
+    perceptual: Any
+
+
+@dataclass
 class FramewiseSchema:
     _target_: str
     name: str
@@ -315,6 +330,7 @@ SCHEMAS: dict[str, type] = {
     "metrics_schema": MetricsSchema,
     "method_hypercon_schema": HyperConSchema,
     "method_framewise_schema": FramewiseSchema,
+    "method_dvp_schema": DVPSchema,
     "model_kmeans_palette_schema": KMeansPaletteSchema,
     "model_stylize_schema": StylizationSchema,
     "model_identity_schema": IdentitySchema,

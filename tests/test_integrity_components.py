@@ -291,7 +291,9 @@ def test_help_lists_no_schema_and_a_schema_name_is_not_an_option():
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     out = subprocess.run([sys.executable, "run.py", "--help"], cwd=REPO, env=env, capture_output=True,
                          text=True, timeout=120)
-    assert out.returncode == 0 and "method: framewise, hypercon, hypercon_median\n" in out.stdout
+    assert out.returncode == 0
+    listed = next(line for line in out.stdout.splitlines() if line.startswith("method: ")).split(": ", 1)[1]
+    assert {"framewise", "hypercon", "hypercon_median"} <= set(listed.split(", "))  # a new method adds a name
     assert "_schema" not in out.stdout
     with pytest.raises(ConfigCompositionException, match="Could not find 'method/hypercon_schema'"):
         compose_config(["method=hypercon_schema"])
