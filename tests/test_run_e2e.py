@@ -203,3 +203,13 @@ def test_frame_wise_reference_is_computed_only_when_a_metric_uses_it():
     assert needs({}, "vcons")  # a blind post-processor takes the frame-wise output as input
     with pytest.raises(ValueError, match="compare_with"):
         Paired("both")
+
+
+def test_provenance_names_the_configured_method_and_its_label(tmp_path):
+    results = run(cfg_for(tmp_path, "method=hypercon_median", "metrics=none"), tmp_path / "run")
+    method = results["provenance"]["method"]
+    assert method["name"] == "hypercon_median"  # the config's name, not the class's
+    assert method["label"] == "HyperCon-median (i=1, c=3, d=1)"
+    assert method["axes"] == {"i": 1, "c": 3, "d": 1, "pool": "median"}
+    assert not method["is_reference"] and not method["needs_reference_input"]
+    assert {"table": "table2", "label": "HyperCon-median", "note": "method=hypercon_median"} in method["paper_rows"]
