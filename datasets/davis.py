@@ -27,6 +27,7 @@ from torch import Tensor
 
 from datasets.base import PAPER_SIZE, VideoDataset, require_root
 from hypercon.io.frames import list_frame_files, read_frames, read_masks
+from hypercon.errors import InputError, InputNotFound, SettingError
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ class DAVISDataset(VideoDataset):
         **options: Any,
     ):
         if int(year) not in YEARS:
-            raise ValueError(f"dataset.year must be one of {YEARS}, got {year}")
+            raise SettingError(f"dataset.year must be one of {YEARS}, got {year}")
         self.year = int(year)
         self.name = f"davis{self.year}"
         super().__init__(size=size, **options)
@@ -76,7 +77,7 @@ class DAVISDataset(VideoDataset):
         self.split = str(split)
         self.frames_root = self.root / "JPEGImages" / self.resolution
         if not self.frames_root.is_dir():
-            raise FileNotFoundError(
+            raise InputNotFound(
                 f"dataset.root={self.root} has no JPEGImages/{self.resolution} folder (dataset.resolution="
                 f"{self.resolution!r}). Expected layout: {LAYOUT}"
             )
@@ -99,7 +100,7 @@ class DAVISDataset(VideoDataset):
         missing = [str(p) for p in files if not p.is_file()]
         if missing:
             have = sorted(p.stem for p in (self.root / "ImageSets" / str(self.year)).glob("*.txt"))
-            raise ValueError(
+            raise InputError(
                 f"dataset.split={split!r} (year {self.year}): missing {', '.join(missing)}; split files for "
                 f"{self.year}: {have or 'none'}; combined splits: {sorted(COMBINED_SPLITS)} and 'all'"
             )
@@ -111,14 +112,14 @@ class DAVISDataset(VideoDataset):
     def _select(self) -> list[str]:
         available = self._available()
         if not available:
-            raise ValueError(f"{self.frames_root} holds no sequence folders. Expected layout: {LAYOUT}")
+            raise InputError(f"{self.frames_root} holds no sequence folders. Expected layout: {LAYOUT}")
         if self.sequences is not None:
             names = self.sequences
         elif self.split == "all":
             names = available
         elif not (self.root / "ImageSets").is_dir():
             if self.split not in (*COMBINED_SPLITS, *OFFICIAL_SPLITS):
-                raise ValueError(f"dataset.split={self.split!r} is not a DAVIS split "
+                raise SettingError(f"dataset.split={self.split!r} is not a DAVIS split "
                                  f"({', '.join((*OFFICIAL_SPLITS, *COMBINED_SPLITS, 'all'))})")
             log.warning("%s has no ImageSets folder: using all %d sequences under %s (dataset.split=%r not applied)",
                         self.root, len(available), self.frames_root, self.split)
@@ -127,7 +128,7 @@ class DAVISDataset(VideoDataset):
             names = self._split_names(self.split)
         missing = [n for n in names if n not in available]
         if missing:
-            raise FileNotFoundError(
+            raise InputNotFound(
                 f"{len(missing)} sequence(s) of dataset.split={self.split!r} are not under {self.frames_root}: "
                 f"{', '.join(missing[:5])}{' …' if len(missing) > 5 else ''} (incomplete download?)"
             )
@@ -145,7 +146,7 @@ class DAVISDataset(VideoDataset):
         folder = self.root / "Annotations" / self.resolution / name
         num_masks, num_frames = len(list_frame_files(folder)), len(list_frame_files(self.frames_root / name))
         if num_masks != num_frames:
-            raise ValueError(
+            raise InputError(
                 f"{folder}: {num_masks} annotation files for {num_frames} frames in {self.frames_root / name}: "
                 "object masks need one annotation per frame (test splits have only the first)"
             )
