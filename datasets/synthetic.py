@@ -253,6 +253,7 @@ class SyntheticDataset(VideoDataset):
 
     name = "synthetic"
     object_mask_kinds = ("object",)
+    generated = True  # rendered here, not read from disk: the runner saves the inputs (save_inputs=null)
 
     def __init__(self, *, num_videos: int = 2, num_frames: int = 12, height: int = 128, width: int = 224,
                  fps: float = 24.0, **options: Any):

@@ -1,17 +1,24 @@
 """One Hydra job: run a method on every video of a dataset, save outputs, evaluate, aggregate.
 
-``python run.py …`` calls :func:`run`. The steps per video are: load (dataset) → hide the holes
-(inpainting) → method → quantise to 8 bit (what is saved is what is evaluated, so ``python -m metrics``
-on the saved frames gives the same numbers) → save PNG frames + mp4 → metrics → per-video record
-(written last, atomically). Videos whose record is complete for the same config hash are skipped
-(``overwrite=true`` recomputes them). Set metrics (FID, VFID) are pooled after the last video from
-per-video feature files, so a resumed run needs no recomputation.
+``python run.py …`` calls :func:`run`. Before any work, :func:`preflight` checks what would otherwise fail
+midway (the device, writable output and cache folders) and :func:`check_run_dir` refuses a folder holding
+another config's results (``overwrite=true`` replaces them). The steps per video are: load (dataset) →
+hide the holes (inpainting) → method → quantise to 8 bit (what is saved is what is evaluated, so
+``python -m metrics`` on the saved frames gives the same numbers) → save PNG frames + mp4 (+ the inputs,
+``save_inputs``) → metrics → per-video record (written last, atomically). A video whose record is
+complete for the same config hash AND the same input digest (the frames and masks actually read) is
+skipped (``overwrite=true`` recomputes it). A video that fails on bad input is recorded as failed with its
+one-line reason and the run goes on; the run then ends with :class:`VideosFailed`. Set metrics (FID,
+VFID) are pooled after the last video from per-video feature files, so a resumed run needs no
+recomputation.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +35,8 @@ from experiments.store import RunStore, atomic_write_json
 from experiments.results import write_results
 from hypercon.checks import frames_from_uint8, frames_to_uint8, hide_holes
 from hypercon.config import instantiate_component
-from hypercon.io.digest import frames_digest
+from hypercon.errors import SettingError, UserError, find_user_error, log_traceback_to_files, one_line
+from hypercon.io.digest import frames_digest, record_digest
 from hypercon.method import VideoMethod
 from metrics.base import EvalVideo
 from metrics.evaluate import evaluate_video
@@ -36,12 +44,14 @@ from metrics.evaluate import evaluate_video
 log = logging.getLogger(__name__)
 
 #: keys of the resolved config that do not change results (excluded from the resume hash)
-NON_RESULT_KEYS = ("overwrite", "save_video", "save_frames", "log_level", "paths", "progress", "sweep_name")
+NON_RESULT_KEYS = ("overwrite", "save_video", "save_frames", "save_inputs", "log_level", "paths", "progress",
+                   "sweep_name", "method_settings")
 
 
-def result_config(cfg: DictConfig) -> dict[str, Any]:
-    """The part of the resolved config that determines results (hashed for resuming)."""
-    container = OmegaConf.to_container(cfg, resolve=True)
+def result_config(cfg: DictConfig | dict[str, Any]) -> dict[str, Any]:
+    """The part of the resolved config that determines results (hashed for resuming); ``cfg`` may be a
+    resolved container too (a ``provenance.json``'s config)."""
+    container = OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else copy.deepcopy(cfg)
     for key in NON_RESULT_KEYS:
         container.pop(key, None)
     for key in ("root", "data_root", "cache_dir", "mask_dir", "manifest"):  # where data lives, not what it is
@@ -127,6 +137,7 @@ class LoadedVideo:
     gt: torch.Tensor | None
     meta: dict[str, Any]
     seconds: float
+    input_digest: str  # frames + masks + ground truth as read: part of the key that decides "done"
     reference: torch.Tensor | None = None  # the frame-wise output of the image model, once computed
 
 
@@ -150,18 +161,122 @@ def build_job(cfg: DictConfig, output_dir: Path) -> Job:
     return job
 
 
-def run(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
-    """Run one job; return the results dict (also written to ``output_dir/results.json``)."""
+class VideosFailed(UserError):
+    """Some videos of a run failed on bad input; the others finished (their results are kept)."""
+
+
+def preflight(cfg: DictConfig, output_dir: Path | None = None) -> None:
+    """What would otherwise fail midway, checked before any work (one line each, :class:`SettingError`):
+    the device exists, the output folder and ``paths.cache_dir`` can be written. Creates nothing."""
+    check_device(str(cfg.device))
+    if output_dir is not None:
+        check_writable(Path(output_dir), "output folder (paths.output_root, hydra.run.dir)")
+    check_writable(Path(str(cfg.paths.cache_dir)), "paths.cache_dir")
+
+
+def check_device(device: str) -> None:
+    """``device=cuda`` (or ``cuda:N``) needs a visible CUDA GPU (N of them)."""
+    if not device.startswith("cuda"):
+        return
+    if not torch.cuda.is_available():
+        raise SettingError(f"device={device}: no CUDA GPU is visible to torch {torch.__version__} "
+                           "(torch.cuda.is_available() is False); run with device=cpu, or on a GPU host")
+    index = device.partition(":")[2]
+    if index and int(index) >= torch.cuda.device_count():
+        raise SettingError(f"device={device}: only {torch.cuda.device_count()} CUDA GPU(s) visible; "
+                           f"use device=cuda:0 … cuda:{torch.cuda.device_count() - 1}")
+
+
+def check_writable(path: Path, key: str) -> None:
+    """``path`` (existing or not) can be created and written: its nearest existing ancestor is a folder
+    in which a file can be made. Nothing is left behind."""
+    existing = Path(path).expanduser().absolute()
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise SettingError(f"{key} {path}: {existing} is a file, not a folder; choose another folder")
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as exc:
+        raise SettingError(f"{key} {path}: cannot write in {existing} ({exc.strerror or exc}); "
+                           "choose a writable folder") from exc
+
+
+def _flat(tree: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(tree, dict):
+        out: dict[str, Any] = {}
+        for key, value in tree.items():
+            out.update(_flat(value, f"{prefix}{key}."))
+        return out or {prefix.rstrip("."): {}}
+    return {prefix.rstrip("."): tree}
+
+
+def config_differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """``["method.window: 3 -> 5", "model._target_: … -> …"]``: the keys whose values differ."""
+    old_flat, new_flat = _flat(old), _flat(new)
+    keys = [k for k in sorted(set(old_flat) | set(new_flat)) if old_flat.get(k) != new_flat.get(k)]
+    # a group interpolated into the method (method.model: ${model}) differs twice: name it once
+    keys = [k for k in keys if not (k.count(".") > 1 and k.partition(".")[2] in keys)]
+    return [f"{k}: {old_flat.get(k, '<absent>')} -> {new_flat.get(k, '<absent>')}" for k in keys]
+
+
+def check_run_dir(store: RunStore, cfg: DictConfig, config_hash_: str) -> None:
+    """Refuse a run folder that holds another config's results (``overwrite=true`` replaces them):
+    a :class:`SettingError` naming the folder and the differing keys."""
+    if cfg.overwrite:
+        return
+    previous = store.previous_config()
+    if previous is None:
+        return
+    old_hash, old_config = previous
+    if old_hash == config_hash_:
+        return
+    diffs = config_differences(result_config(old_config), result_config(cfg)) if old_config else []
+    shown = "; ".join(diffs[:4]) + (f"; … ({len(diffs)} keys)" if len(diffs) > 4 else "")
+    raise SettingError(
+        f"{store.root} holds the results of another config ({shown or f'config hash {old_hash}'}): "
+        "use another folder (hydra.run.dir=… or other overrides), or overwrite=true to replace them")
+
+
+def apply_method_settings(cfg: DictConfig) -> None:
+    """Merge ``method_settings.<method name>`` (an experiment's per-method settings, e.g. Table 1's
+    HyperCon i/c/d) into ``cfg.method``: one sweep over ``method=framewise,hypercon`` can then set options
+    that only one of the methods has."""
+    settings = cfg.get("method_settings") or {}
+    name = str(cfg.method.name)
+    if name not in settings or not settings[name]:
+        return
+    from omegaconf.errors import OmegaConfBaseException
+
+    try:
+        merged = OmegaConf.merge(cfg.method, settings[name])
+    except OmegaConfBaseException as exc:
+        raise SettingError(f"method_settings.{name}: {one_line(exc)} (keys of method={name}: "
+                           f"{', '.join(k for k in cfg.method if k != '_target_')})") from exc
+    with open_dict(cfg):
+        cfg.method = merged
+
+
+def run(cfg: DictConfig, output_dir: Path) -> dict[str, Any] | None:
+    """Run one job; return the results dict (also written to ``output_dir/results.json``), or None when
+    nothing was written. Raises :class:`VideosFailed` at the end when some videos failed on bad input."""
     output_dir = Path(output_dir)
+    preflight(cfg, output_dir)
     device = job_device(str(cfg.device), hydra_job_num())  # one GPU per job when a multirun sees several
     if device != str(cfg.device):
         with open_dict(cfg):
             cfg.device = device
+    apply_method_settings(cfg)
+    check_run_dir(RunStore(output_dir), cfg, config_hash(result_config(cfg)))
     torch.manual_seed(int(cfg.seed))
     job = build_job(cfg, output_dir)
     names = job.dataset.video_names()
     if not names:
-        raise ValueError(f"dataset {cfg.dataset.name!r} has no videos (check dataset.root / split / max_videos)")
+        raise SettingError(f"dataset {cfg.dataset.name!r} has no videos (check dataset.root / split / max_videos)")
+    from experiments.console import ONCE
+
+    ONCE.forget_words(names)  # "synth-000: fidelity unavailable" and "synth-001: …" are one warning
     method_provenance = job.method.provenance()
     check_unseen(method_provenance, names)  # a network trained here never evaluates a video it saw
 
@@ -178,44 +293,69 @@ def run(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
         "metric_flow": job.eval_flow.provenance() if job.eval_flow is not None else None,
         "unavailable_metrics": job.unavailable,
     }
-    atomic_write_json(output_dir / "provenance.json", provenance)
+    written = []
+
+    def write_provenance() -> None:  # with the first thing written, never on a failed start
+        if not written:
+            atomic_write_json(output_dir / "provenance.json", provenance)
+            written.append(True)
 
     from experiments.progress import progress
 
-    done, errors = [], []
+    done: list[str] = []
+    failed: dict[str, str] = {}
+    bug: BaseException | None = None
     desc = f"{job.method.name} on {cfg.dataset.name}"
     for name in progress(names, desc=desc, enabled=cfg.get("progress", None)):
-        if not cfg.overwrite and job.store.is_complete(name, job.config_hash):
-            log.info("%s: complete, skipped (overwrite=true recomputes)", name)
-            _skip_in_metrics(job.metrics, job.store.load_record(name))
-            done.append(name)
-            continue
         try:
-            run_video(job, name)
+            video = load_video(job, name)
+            if not cfg.overwrite and job.store.is_complete(name, job.config_hash, video.input_digest):
+                log.info("%s: complete, skipped (overwrite=true recomputes)", name)
+                _skip_in_metrics(job.metrics, job.store.load_record(name))
+                done.append(name)
+                continue
+            write_provenance()
+            run_video(job, video)
             done.append(name)
-        except Exception as exc:  # keep finished results: aggregate them, then re-raise
-            errors.append((name, exc))
-            break
+        except Exception as exc:
+            user_error = find_user_error(exc)
+            failed[name] = one_line(user_error) if user_error else f"{type(exc).__name__}: {one_line(exc)}"
+            write_provenance()
+            job.store.save_failed(name, job.config_hash, failed[name])
+            if user_error is None:  # a bug: stop here, keep what finished, show its traceback
+                bug = exc
+                break
+            log.error("%s: FAILED, the run goes on: %s", name, failed[name])
+            log_traceback_to_files(exc)
 
-    results = write_results(job.store, done, job.metrics, job.unavailable, provenance,
-                            complete=not errors and len(done) == len(names))
-    if errors:
-        name, exc = errors[0]
-        log.error("stopped at video %s: %s (finished videos' results are kept in %s)", name, exc, output_dir)
-        raise exc
+    results = None
+    if done or failed:
+        write_provenance()
+        results = write_results(job.store, done, job.metrics, job.unavailable, provenance,
+                                complete=not failed and len(done) == len(names), failed=failed)
+    if bug is not None:
+        log.error("stopped at video %s (finished videos' results are kept in %s)", list(failed)[-1], output_dir)
+        raise bug
+    if failed:
+        summary = "; ".join(f"{name}: {reason}" for name, reason in list(failed.items())[:3])
+        raise VideosFailed(f"{len(failed)} of {len(names)} video(s) failed ({summary}"
+                           f"{'; …' if len(failed) > 3 else ''}); the others' results are in {output_dir}; "
+                           "fix the input and run the same command again (finished videos are skipped)")
     return results
 
 
-def run_video(job: Job, name: str) -> None:
-    """Load → method → save → evaluate one video; its record is written last (= "this video is done")."""
-    video = load_video(job, name)
+def run_video(job: Job, video: LoadedVideo) -> None:
+    """Method → save → evaluate one loaded video; its record is written last (= "this video is done")."""
+    name = video.name
     t0 = time.perf_counter()
     output = frames_from_uint8(frames_to_uint8(apply_method(job, video)))  # evaluate exactly what is saved
     t_method = time.perf_counter() - t0
     save_outputs(job, video, output)
     record: dict[str, Any] = {
         "video": name,
+        "status": "complete",
         "config_hash": job.config_hash,
+        "input_digest": video.input_digest,
         "method": job.method.name,
         "dataset": str(job.cfg.dataset.name),
         "task": str(job.cfg.task.name),
@@ -232,6 +372,7 @@ def run_video(job: Job, name: str) -> None:
         evaluated = evaluate_output(job, video, output)
         record["metrics"].update(evaluated["metrics"])
         record["unavailable"].update(evaluated["unavailable"])
+        record["features"] = sorted(evaluated["features"])
         self_reference = evaluated["self_reference"] + self_reference
         record["timing_s"]["metrics"] = time.perf_counter() - t0
     if self_reference:
@@ -240,6 +381,13 @@ def run_video(job: Job, name: str) -> None:
     job.store.save_record(name, record)
     log.info("%s: %d frames, method %.1fs%s", name, video.frames.shape[0], t_method,
              "".join(f", {k}={v:.4g}" for k, v in record["metrics"].items() if isinstance(v, float)))
+
+
+def input_digest(frames: torch.Tensor, known: torch.Tensor | None, gt: torch.Tensor | None) -> str:
+    """Digest of what a video's result depends on besides the config: the frames, masks and ground truth
+    as read (8-bit exact)."""
+    return record_digest({"frames": frames_digest(frames), "known": None if known is None else frames_digest(known),
+                          "gt": None if gt is None else frames_digest(gt)})
 
 
 def load_video(job: Job, name: str) -> LoadedVideo:
@@ -252,7 +400,8 @@ def load_video(job: Job, name: str) -> LoadedVideo:
     if sample.gt is not None:
         gt = frames if sample.gt is sample.frames else frames_from_uint8(frames_to_uint8(sample.gt))
     frames_in = hide_holes(frames, known) if known is not None else frames
-    return LoadedVideo(name, frames, frames_in, known, gt, dict(sample.meta), time.perf_counter() - t0)
+    return LoadedVideo(name, frames, frames_in, known, gt, dict(sample.meta), time.perf_counter() - t0,
+                       input_digest(frames, known, gt))
 
 
 def frame_wise_reference(job: Job, video: LoadedVideo) -> torch.Tensor:
@@ -280,9 +429,17 @@ def save_outputs(job: Job, video: LoadedVideo, output: torch.Tensor) -> None:
 
     if job.cfg.save_frames:
         write_frames(output, job.store.frames_dir(video.name))
+    if saves_inputs(job):  # the input as evaluated: `python -m metrics --source <run>/inputs` re-evaluates
+        write_frames(video.frames, job.store.inputs_dir(video.name))
     if job.cfg.save_video:
         fps = float(video.meta.get("fps", 24) or 24)
         write_video(output, job.store.video_dir(video.name) / f"{video.name}.mp4", fps=fps)
+
+
+def saves_inputs(job: Job) -> bool:
+    """``save_inputs``: true / false, or null = only for generated data (nothing on disk to re-read)."""
+    setting = job.cfg.get("save_inputs", None)
+    return bool(getattr(job.dataset, "generated", False)) if setting is None else bool(setting)
 
 
 def evaluate_output(job: Job, video: LoadedVideo, output: torch.Tensor) -> dict[str, Any]:
