@@ -85,8 +85,9 @@ def _csv(rows, keys, aggregate, set_values, failed) -> str:
                          *[r["metrics"].get(k, "") for k in keys]])
     method = rows[0]["method"] if rows else ""
     dataset = rows[0]["dataset"] if rows else ""
-    writer.writerow(["mean", method, dataset, "", *[aggregate[k]["mean"] for k in keys]])
-    writer.writerow(["sem", method, dataset, "", *[aggregate[k]["sem"] for k in keys]])
+    if rows:  # no rows of empty aggregates
+        writer.writerow(["mean", method, dataset, "", *[aggregate[k]["mean"] for k in keys]])
+        writer.writerow(["sem", method, dataset, "", *[aggregate[k]["sem"] for k in keys]])
     for k, v in set_values.items():
         writer.writerow([f"set:{k}", method, dataset, "", *([v] + [""] * (len(keys) - 1) if keys else [v])])
     for video, reason in failed.items():
