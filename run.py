@@ -33,7 +33,7 @@ def main(cfg: DictConfig) -> float | None:
     from experiments.console import install_once_filter, report_user_error
     from experiments.hydra_setup import check_own_packages
     from experiments.runner import run
-    from hypercon.errors import find_user_error
+    from hypercon.errors import find_expected_error
 
     install_once_filter()
     output_dir = Path(HydraConfig.get().runtime.output_dir)
@@ -41,7 +41,7 @@ def main(cfg: DictConfig) -> float | None:
         check_own_packages()
         results = run(cfg, output_dir)
     except Exception as exc:
-        user_error = find_user_error(exc)
+        user_error = find_expected_error(exc)
         if user_error is None:
             raise  # a bug: Hydra prints its traceback
         FAILED_JOBS.append(report_user_error(exc, user_error))

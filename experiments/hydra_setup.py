@@ -49,12 +49,12 @@ class Preflight(Callback):
     def _check(config: DictConfig, dir_key: str) -> None:
         from experiments.console import report_user_error
         from experiments.runner import preflight
-        from hypercon.errors import EXIT_USER_ERROR, find_user_error
+        from hypercon.errors import EXIT_USER_ERROR, find_expected_error
 
         try:
             preflight(config, Path(str(OmegaConf.select(config, dir_key))))
         except Exception as exc:
-            user_error = find_user_error(exc)
+            user_error = find_expected_error(exc)
             if user_error is None:
                 raise
             report_user_error(exc, user_error)

@@ -35,7 +35,7 @@ from experiments.store import RunStore, atomic_write_json
 from experiments.results import write_results
 from hypercon.checks import frames_from_uint8, frames_to_uint8, hide_holes
 from hypercon.config import instantiate_component
-from hypercon.errors import SettingError, UserError, find_user_error, log_traceback_to_files, one_line
+from hypercon.errors import SettingError, UserError, find_expected_error, log_traceback_to_files, one_line
 from hypercon.io.digest import frames_digest, record_digest
 from hypercon.method import VideoMethod
 from metrics.base import EvalVideo
@@ -318,8 +318,10 @@ def run(cfg: DictConfig, output_dir: Path) -> dict[str, Any] | None:
             run_video(job, video)
             done.append(name)
         except Exception as exc:
-            user_error = find_user_error(exc)
-            failed[name] = one_line(user_error) if user_error else f"{type(exc).__name__}: {one_line(exc)}"
+            user_error = find_expected_error(exc)
+            failed[name] = (f"{type(exc).__name__}: {one_line(exc)}" if user_error is None else
+                            one_line(user_error) if isinstance(user_error, UserError) else
+                            f"{type(user_error).__name__}: {one_line(user_error)}")
             write_provenance()
             job.store.save_failed(name, job.config_hash, failed[name])
             if user_error is None:  # a bug: stop here, keep what finished, show its traceback

@@ -10,6 +10,7 @@ The policy, in one place:
   raises :class:`InputError`; a file or folder that is not there, :class:`InputNotFound`; a bad config
   value that only a component can check, :class:`SettingError`. They also subclass ``ValueError`` /
   ``FileNotFoundError``, so callers catching those keep working.
+* an ``OSError`` (disk full, a folder that cannot be written) is treated like a user error by the tools.
 * a broken contract between our own functions (a tensor of the wrong shape handed to a helper) stays a
   ``ValueError``/``TypeError``: that is a bug, and its traceback is what a developer needs.
 """
@@ -45,6 +46,21 @@ def find_user_error(exc: BaseException | None) -> UserError | None:
     seen = set()
     while exc is not None and id(exc) not in seen:
         if isinstance(exc, UserError):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def find_expected_error(exc: BaseException | None) -> BaseException | None:
+    """:func:`find_user_error`, or an ``OSError`` (a disk that is full, a folder that cannot be written, a
+    file in the way: the environment, not the code) among ``exc`` and its causes; None for a bug."""
+    found = find_user_error(exc)
+    if found is not None:
+        return found
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, OSError):
             return exc
         seen.add(id(exc))
         exc = exc.__cause__ or exc.__context__

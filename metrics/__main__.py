@@ -8,6 +8,6 @@ from metrics.cli import main
 if __name__ == "__main__":
     try:
         main()
-    except (UserError, FileNotFoundError, NotADirectoryError, ValueError) as exc:
+    except (UserError, OSError, ValueError) as exc:  # bad input, a path that cannot be read or written
         sys.stderr.write(f"python -m metrics: error: {one_line(exc)}\n")
         sys.exit(EXIT_USER_ERROR)
