@@ -6,6 +6,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from hypercon.checks import warn_if_constant
 from hypercon.component import Component
 from hypercon.method import PaperRow, VideoMethod
 from hypercon.models.base import ImageModel
@@ -15,7 +16,8 @@ class Framewise(VideoMethod):
     """``run(frames [T,3,H,W], known [T,1,H,W] | None) -> [T,3,H,W]``: ``model`` on each frame.
 
     Frames are processed in batches of ``model.batch_size`` on ``model``'s device; for inpainting the
-    model composites known pixels back.
+    model composites known pixels back. An output that is one value everywhere (e.g. all black) is
+    logged as a warning (:func:`hypercon.checks.warn_if_constant`): it usually means broken weights.
     """
 
     name = "framewise"
@@ -29,7 +31,10 @@ class Framewise(VideoMethod):
 
     @torch.no_grad()
     def run(self, frames: Tensor, known: Tensor | None = None, reference: Tensor | None = None) -> Tensor:
-        return self.model(frames, known)
+        out = self.model(frames, known)
+        if out.shape[0] > 1:  # a constant frame-wise video almost always means broken weights
+            warn_if_constant(out, f"the frame-wise output of model {self.model.name!r}")
+        return out
 
     def label(self) -> str:
         return f"{self.model.display_label()} (frame-wise)"

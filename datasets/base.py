@@ -8,6 +8,12 @@ A dataset reads a video's frames (subclass: :meth:`VideoDataset._read`), brings 
   the runner hides the hole before the method sees it);
 * ``object`` / ``folder``: the dataset's own masks (DAVIS annotations, a mask folder, synthetic sprites),
   cropped like the frames, optionally dilated; ``gt = None`` (object removal has no ground truth).
+
+The mask rule (:func:`hypercon.checks.check_known_pixels`): every frame of an inpainting video must keep at
+least one known pixel; a video with an all-hole frame is refused (``NoKnownPixelsError`` naming the video
+and the frames), since a model has nothing to inpaint from and the grey placeholder it returns scores a
+perfect-looking E_warp. A video with no hole pixel at all is accepted with a warning naming it; its
+hole-restricted metrics are ``unavailable (no hole pixels)``.
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from torch import Tensor
+
+from hypercon.checks import check_known_pixels
 
 from datasets.masks import dilate_holes, rectangle_masks
 from datasets.preprocess import apply_crop_box, cover_crop_box, parse_size, resize_cover_crop_mask
@@ -164,6 +172,8 @@ class VideoDataset(ABC):
             gt = frames
         elif self.masks == "none":
             meta["mask_kind"] = "none"
+        if known is not None:
+            check_known_pixels(known, name)  # the mask rule: a known pixel in every frame (module docstring)
         meta["size"] = [int(frames.shape[-1]), int(frames.shape[-2])]
         meta["num_frames"] = int(frames.shape[0])
         return VideoSample(name=name, frames=frames, known=known, gt=gt, meta=meta)

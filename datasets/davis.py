@@ -4,7 +4,12 @@ Layout (the official releases, as read by davisvideochallenge/davis2017-evaluati
 
     <root>/JPEGImages/<resolution>/<sequence>/00000.jpg …
     <root>/Annotations/<resolution>/<sequence>/00000.png …   (indexed PNG: 0 = background, k > 0 = object)
-    <root>/ImageSets/<year>/<split>.txt                       (one sequence name per line)
+    <root>/ImageSets/<year>/<split>.txt                       (2017/2019 releases: one sequence name per line)
+    <root>/ImageSets/<resolution>/<split>.txt                 (the DAVIS-2016 release: one line per frame,
+        "/JPEGImages/480p/bear/00000.jpg /Annotations/480p/bear/00000.png"; the sequence is the folder name)
+
+``year=2016`` reads ``ImageSets/2016/`` (as shipped inside the 2017 release) when present, else the 2016
+release's ``ImageSets/<resolution>/``.
 
 Splits: every official file name (``train``, ``val``, ``test-dev``, ``test-challenge``, …) plus the
 paper's (§3.1) ``validation`` = train + val of ``ImageSets/<year>`` (falling back to ``ImageSets/2017``
@@ -35,16 +40,29 @@ YEARS = (2016, 2017, 2019)
 COMBINED_SPLITS = {"validation": ("train", "val"), "test": ("test-dev", "test-challenge")}
 OFFICIAL_SPLITS = ("train", "val", "test-dev", "test-challenge", "trainval")
 LAYOUT = "<root>/JPEGImages/480p/<sequence>/00000.jpg, <root>/Annotations/480p/<sequence>/00000.png, " \
-         "<root>/ImageSets/<year>/<split>.txt"
+         "<root>/ImageSets/<year>/<split>.txt (DAVIS 2016 release: <root>/ImageSets/480p/<split>.txt)"
 
 
 def read_split_file(path: Path) -> list[str]:
-    """Sequence names in an ImageSets file: one per line, surrounding whitespace stripped, blank lines
-    and ``#`` comments skipped."""
-    names = []
+    """Sequence names in an ImageSets file, in order of first appearance, blank lines and ``#`` comments
+    skipped. A line is a sequence name (2017/2019 layout), or frame paths as in the DAVIS-2016 release
+    (``/JPEGImages/480p/bear/00000.jpg /Annotations/480p/bear/00000.png``: the sequence is the frame's
+    folder)."""
+    names: list[str] = []
     for line in path.read_text().splitlines():
-        name = line.strip()
-        if name and not name.startswith("#"):
+        text = line.strip()
+        if not text or text.startswith("#"):
+            continue
+        first = text.split()[0]
+        if "/" in first:
+            parts = [p for p in first.split("/") if p]
+            if len(parts) < 2:
+                raise InputError(f"{path}: cannot read a sequence name from line {line!r} (expected a sequence "
+                                 f"name or '/JPEGImages/<resolution>/<sequence>/<frame>.jpg ...')")
+            name = parts[-2]
+        else:
+            name = text
+        if name not in names:
             names.append(name)
     return names
 
@@ -88,7 +106,13 @@ class DAVISDataset(VideoDataset):
         return sorted(p.name for p in self.frames_root.iterdir() if p.is_dir() and not p.name.startswith("."))
 
     def _split_file(self, year: int, split: str) -> Path:
-        return self.root / "ImageSets" / str(year) / f"{split}.txt"
+        """``ImageSets/<year>/<split>.txt``; for 2016 without it, the 2016 release's
+        ``ImageSets/<resolution>/<split>.txt``."""
+        path = self.root / "ImageSets" / str(year) / f"{split}.txt"
+        release_2016 = self.root / "ImageSets" / self.resolution / f"{split}.txt"
+        if year == 2016 and not path.is_file() and release_2016.is_file():
+            return release_2016
+        return path
 
     def _split_names(self, split: str) -> list[str]:
         files = []
@@ -99,7 +123,8 @@ class DAVISDataset(VideoDataset):
             files.append(path)
         missing = [str(p) for p in files if not p.is_file()]
         if missing:
-            have = sorted(p.stem for p in (self.root / "ImageSets" / str(self.year)).glob("*.txt"))
+            folders = [str(self.year)] + ([self.resolution] if self.year == 2016 else [])
+            have = sorted({p.stem for f in folders for p in (self.root / "ImageSets" / f).glob("*.txt")})
             raise InputError(
                 f"dataset.split={split!r} (year {self.year}): missing {', '.join(missing)}; split files for "
                 f"{self.year}: {have or 'none'}; combined splits: {sorted(COMBINED_SPLITS)} and 'all'"

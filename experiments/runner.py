@@ -33,7 +33,7 @@ from experiments.reference import ReferenceCache
 from baselines.common.split import check_unseen
 from experiments.store import RunStore, atomic_write_json
 from experiments.results import write_results
-from hypercon.checks import frames_from_uint8, frames_to_uint8, hide_holes
+from hypercon.checks import frames_from_uint8, frames_to_uint8, hide_holes, warn_if_constant
 from hypercon.config import instantiate_component
 from hypercon.errors import SettingError, UserError, find_expected_error, log_traceback_to_files, one_line
 from hypercon.io.digest import frames_digest, record_digest
@@ -415,6 +415,8 @@ def frame_wise_reference(job: Job, video: LoadedVideo) -> torch.Tensor:
             key=_reference_key(job.cfg, video.name, video.frames_in),
             compute=lambda: frames_from_uint8(frames_to_uint8(model(video.frames_in, video.known))),
         )
+        model_name = getattr(model, "name", type(model).__name__)
+        warn_if_constant(video.reference, f"the frame-wise reference of model {model_name!r} on video {video.name!r}")
     return video.reference
 
 

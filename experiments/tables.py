@@ -137,11 +137,6 @@ def _dataset_key(name: str) -> tuple[int, str]:
     return (DATASET_ORDER.index(name) if name in DATASET_ORDER else len(DATASET_ORDER), str(name))
 
 
-def _row_key(row: tuple[str, int]) -> tuple[int, str]:
-    label, rank = row
-    return (rank, label)
-
-
 def build_table(collection: Collection, spec: TableSpec | str, jobs: pd.DataFrame | None = None) -> Table:
     """Arrange the jobs of ``collection`` (or the subset ``jobs``) in ``spec``'s layout."""
     spec = TABLES[spec] if isinstance(spec, str) else spec

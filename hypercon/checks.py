@@ -8,14 +8,22 @@
   ``flow_a_to_b`` is defined on a's grid: pixel x of a moves to x + flow(x) in b.
 * Backward warp: ``out(x) = src(x + flow(x))``; warping b with ``flow_a_to_b`` aligns b onto a.
 
-Every checker raises ``ValueError`` naming the argument and the shape / range it got.
+Every shape checker raises ``ValueError`` naming the argument and the shape / range it got. Value checks:
+:func:`check_finite` (NaN / inf from a component → :class:`NonFiniteError`), :func:`warn_if_constant`
+(a constant frame-wise output: broken weights), :func:`check_known_pixels` (the inpainting mask rule).
 """
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import torch
 from torch import Tensor
+
+from hypercon.errors import UserError
+
+log = logging.getLogger(__name__)
 
 
 def check_frames(x: Tensor, name: str = "frames", check_range: bool = False) -> Tensor:
@@ -85,3 +93,68 @@ def composite(pred: Tensor, source: Tensor, known: Tensor) -> Tensor:
 def hide_holes(frames: Tensor, known: Tensor, placeholder: float = HOLE_PLACEHOLDER) -> Tensor:
     """``known·frames + (1 − known)·placeholder``: hole pixels get the neutral placeholder."""
     return known * frames + (1.0 - known) * placeholder
+
+
+# ------------------------------------------------------------------------------- integrity of values
+
+
+class NonFiniteError(UserError):
+    """A component produced NaN or inf (usually broken weights); the message names the component."""
+
+
+class NoKnownPixelsError(UserError):
+    """An inpainting mask leaves some frame without a single known pixel (see :func:`check_known_pixels`)."""
+
+
+def check_finite(x: Tensor, what: str) -> Tensor:
+    """Raise :class:`NonFiniteError` naming ``what`` (e.g. ``"model 'fst_engstrom'"``) when ``x`` holds NaN
+    or inf; return ``x``. One reduction over the tensor: cheap next to any network forward."""
+    if x.is_floating_point() and not bool(torch.isfinite(x).all()):
+        bad = ~torch.isfinite(x)
+        kinds = [k for k, m in (("NaN", torch.isnan(x)), ("inf", torch.isinf(x))) if bool(m.any())]
+        where = ""
+        if x.ndim >= 1 and x.shape[0] > 1:
+            items = bad.reshape(x.shape[0], -1).any(dim=1).nonzero().flatten().tolist()
+            where = f" in item(s) {items[:8]}{'…' if len(items) > 8 else ''} of the batch"
+        raise NonFiniteError(f"{what} produced {' and '.join(kinds)} ({int(bad.sum())} of {x.numel()} values"
+                             f"{where}): its weights or inputs are broken; check them with "
+                             f"`python -m hypercon.weights status`")
+    return x
+
+
+def warn_if_constant(frames: Tensor, what: str, atol: float = 1e-6) -> bool:
+    """Log a warning and return True when ``frames [T,3,H,W]`` hold a single value everywhere (every pixel
+    of every frame: e.g. all black), which for a frame-wise translation almost always means broken
+    weights (the input video itself is never constant). ``what`` names the output, e.g.
+    ``"frame-wise output of model 'fst_engstrom' on video 'bear'"``."""
+    if frames.numel() == 0:
+        return False
+    spread = float((frames.amax() - frames.amin()).item())
+    if spread > atol:
+        return False
+    log.warning("%s is constant (every pixel of every frame = %.4g): the model's weights are probably "
+                "broken; its metrics mean nothing", what, float(frames.flatten()[0].item()))
+    return True
+
+
+def check_known_pixels(known: Tensor, video: str) -> Tensor:
+    """The mask rule for inpainting videos (``known [T,1,H,W]``, 1 = known):
+
+    * every frame must keep at least one known pixel, else :class:`NoKnownPixelsError` naming the video and
+      the frames: an all-hole frame gives a model nothing to inpaint from (its output is the grey
+      :data:`HOLE_PLACEHOLDER`, whose E_warp is ~0, a perfect-looking number that means nothing);
+    * a video with no hole pixel at all gets a warning naming it: there is nothing to inpaint, and the
+      hole-restricted metrics are reported as ``unavailable (no hole pixels)``.
+    """
+    per_frame = (known > 0.5).flatten(1).any(dim=1)
+    if not bool(per_frame.all()):
+        empty = (~per_frame).nonzero().flatten().tolist()
+        shown = ", ".join(map(str, empty[:10])) + (", …" if len(empty) > 10 else "")
+        raise NoKnownPixelsError(
+            f"video {video!r}: the mask leaves no known pixel in {len(empty)} of {known.shape[0]} frame(s) "
+            f"(frames {shown}); an inpainting model needs some known pixels in every frame: fix the masks "
+            f"(white = hole) or lower dataset.mask_dilation")
+    if bool((known > 0.5).all()):
+        log.warning("video %r: the mask has no hole pixel (every pixel known): nothing to inpaint; "
+                    "hole-restricted metrics will be unavailable", video)
+    return known

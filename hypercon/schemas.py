@@ -1,6 +1,9 @@
 """Typed schemas for the config (Hydra ConfigStore): a mistyped override fails at composition with a
-clear message (e.g. ``method.window=abc`` → "Value 'abc' … could not be converted to Integer").
-Registered on import (by :mod:`hypercon.config`).
+clear message naming the key (e.g. ``model.num_colors=abc`` → "Value 'abc' of type 'str' could not be
+converted to Integer … full_key: model.num_colors"). Every option of the groups method, model, flow, interp
+and dataset has one (a yaml that extends another, e.g. ``flow/dis_fast``, inherits its schema); an
+unknown key is refused too. Registered on import (by :mod:`hypercon.config`), outside the selectable
+groups (see :data:`SCHEMAS`).
 
 The schemas give types only (fields without a value are ``MISSING`` to OmegaConf): every value lives in
 its yaml under ``conf/``, so each default is written once."""
@@ -39,6 +42,9 @@ class MetricsSchema:
     flow: Any
 
 
+# ------------------------------------------------------------------------------------------- method
+
+
 @dataclass
 class HyperConSchema:
     _target_: str
@@ -52,6 +58,231 @@ class HyperConSchema:
     model: Any
     interp: Any
     flow: Any
+
+
+@dataclass
+class FramewiseSchema:
+    _target_: str
+    name: str
+    model: Any
+
+
+# -------------------------------------------------------------------------------------------- model
+
+
+@dataclass
+class KMeansPaletteSchema:
+    _target_: str
+    name: str
+    num_colors: int
+    iterations: int
+    smooth: str
+    seed: int
+    batch_size: int
+    device: str
+
+
+@dataclass
+class StylizationSchema:
+    _target_: str
+    name: str
+    sigma_s: float
+    sigma_r: float
+    batch_size: int
+    device: str
+
+
+@dataclass
+class IdentitySchema:
+    _target_: str
+    name: str
+    batch_size: int
+    device: str
+
+
+@dataclass
+class FlickerSchema:
+    _target_: str
+    name: str
+    strength: float
+    seed: int
+    batch_size: int
+    device: str
+
+
+@dataclass
+class OpenCVInpaintSchema:
+    _target_: str
+    name: str
+    method: str
+    radius: float
+    batch_size: int
+    device: str
+
+
+@dataclass
+class EngstromStyleSchema:
+    _target_: str
+    name: str
+    style: str
+    weights_dir: Optional[str]
+    batch_size: int
+    device: str
+
+
+@dataclass
+class FastNeuralStyleSchema:
+    _target_: str
+    name: str
+    style: str
+    weights: Optional[str]
+    weights_dir: Optional[str]
+    batch_size: int
+    device: str
+
+
+@dataclass
+class ContextualAttentionSchema:
+    _target_: str
+    name: str
+    variant: str
+    channel_order: str
+    weights: Optional[str]
+    weights_dir: Optional[str]
+    batch_size: int
+    device: str
+
+
+# --------------------------------------------------------------------------------------------- flow
+
+
+@dataclass
+class DISFlowSchema:
+    _target_: str
+    preset: str
+    device: str
+    finest_scale: Optional[int]
+    patch_size: Optional[int]
+    patch_stride: Optional[int]
+    gd_iterations: Optional[int]
+    vr_iterations: Optional[int]
+    vr_alpha: Optional[float]
+    vr_delta: Optional[float]
+    vr_gamma: Optional[float]
+    use_mean_normalization: Optional[bool]
+    use_spatial_propagation: Optional[bool]
+
+
+@dataclass
+class FarnebackFlowSchema:
+    _target_: str
+    pyr_scale: float
+    levels: int
+    winsize: int
+    iterations: int
+    poly_n: int
+    poly_sigma: float
+    flags: int
+    device: str
+
+
+@dataclass
+class PWCNetFlowSchema:
+    _target_: str
+    weights: Optional[str]
+    weights_dir: Optional[str]
+    device: str
+
+
+@dataclass
+class RAFTFlowSchema:
+    _target_: str
+    size: str
+    num_flow_updates: int
+    weights: Optional[str]
+    weights_dir: Optional[str]
+    device: str
+
+
+# ------------------------------------------------------------------------------------------- interp
+
+
+@dataclass
+class FlowLinearSchema:
+    _target_: str
+    flow: Any
+    occlusion: bool
+    alpha: float
+    beta: float
+    batch_size: int
+    device: str
+
+
+@dataclass
+class SuperSloMoSchema:
+    _target_: str
+    weights: Optional[str]
+    weights_dir: Optional[str]
+    device: str
+    batch_size: int
+    upstream_warp: bool
+
+
+# ------------------------------------------------------------------------------------------ dataset
+
+
+@dataclass
+class _DatasetSchema:  # the options every dataset shares (datasets.base.VideoDataset)
+    _target_: str
+    name: str
+    seed: int
+    masks: str
+    mask_dilation: int
+    max_videos: Optional[int]
+    max_frames: Optional[int]
+    mask_dir: Optional[str]
+
+
+@dataclass
+class SyntheticDatasetSchema(_DatasetSchema):
+    num_videos: int = MISSING
+    num_frames: int = MISSING
+    height: int = MISSING
+    width: int = MISSING
+    fps: float = MISSING
+
+
+@dataclass
+class DAVISDatasetSchema(_DatasetSchema):
+    root: Optional[str] = MISSING
+    year: int = MISSING
+    split: str = MISSING
+    resolution: str = MISSING
+    size: Optional[list[int]] = MISSING
+    sequences: Optional[list[str]] = MISSING
+
+
+@dataclass
+class FolderDatasetSchema(_DatasetSchema):
+    root: Optional[str] = MISSING
+    data_root: Optional[str] = MISSING
+    frames_subdir: Optional[str] = MISSING
+    masks_subdir: Optional[str] = MISSING
+    masks_root: Optional[str] = MISSING
+    mask_polarity: str = MISSING
+    mask_threshold: int = MISSING
+    size: Optional[list[int]] = MISSING
+    fps: Optional[float] = MISSING
+
+
+@dataclass
+class ActivityNetDatasetSchema(_DatasetSchema):
+    manifest: Optional[str] = MISSING
+    root: Optional[str] = MISSING
+    cache_dir: Optional[str] = MISSING
+    split: Optional[str] = MISSING
+    clip_frames: int = MISSING
+    size: Optional[list[int]] = MISSING
 
 
 @dataclass
@@ -77,9 +308,36 @@ class RunSchema:
     log_level: str = MISSING
 
 
+#: ConfigStore name → schema. The names sit at the top level of the ConfigStore, outside every config
+#: group, so they are never offered as options (``--help``, ``method=…``); each ``conf/<group>/<name>.yaml``
+#: puts its schema first in its defaults list: ``- /<group>_<name>_schema@_here_``.
+SCHEMAS: dict[str, type] = {
+    "paths_default_schema": PathsSchema,
+    "task_schema": TaskSchema,
+    "metrics_schema": MetricsSchema,
+    "method_hypercon_schema": HyperConSchema,
+    "method_framewise_schema": FramewiseSchema,
+    "model_kmeans_palette_schema": KMeansPaletteSchema,
+    "model_stylize_schema": StylizationSchema,
+    "model_identity_schema": IdentitySchema,
+    "model_flicker_schema": FlickerSchema,
+    "model_opencv_inpaint_schema": OpenCVInpaintSchema,
+    "model_fst_engstrom_schema": EngstromStyleSchema,
+    "model_fst_pytorch_schema": FastNeuralStyleSchema,
+    "model_cxtattn_schema": ContextualAttentionSchema,
+    "flow_dis_schema": DISFlowSchema,
+    "flow_farneback_schema": FarnebackFlowSchema,
+    "flow_pwcnet_schema": PWCNetFlowSchema,
+    "flow_raft_schema": RAFTFlowSchema,
+    "interp_flow_linear_schema": FlowLinearSchema,
+    "interp_superslomo_schema": SuperSloMoSchema,
+    "dataset_synthetic_schema": SyntheticDatasetSchema,
+    "dataset_davis_schema": DAVISDatasetSchema,
+    "dataset_folder_schema": FolderDatasetSchema,
+    "dataset_activitynet_schema": ActivityNetDatasetSchema,
+}
+
 cs = ConfigStore.instance()
 cs.store(name="run_schema", node=RunSchema)
-cs.store(group="paths", name="paths_schema", node=PathsSchema)
-cs.store(group="task", name="task_schema", node=TaskSchema)
-cs.store(group="metrics", name="metrics_schema", node=MetricsSchema)
-cs.store(group="method", name="hypercon_schema", node=HyperConSchema)
+for _name, _schema in SCHEMAS.items():
+    cs.store(name=_name, node=_schema)

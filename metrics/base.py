@@ -138,11 +138,12 @@ class _Metric(ABC):
     def key_specs(self) -> dict[str, MetricKey]:
         """``{key: MetricKey}`` of this instance, with ``metric``, ``set_metric`` and the option-chosen
         comparison filled in."""
+        declared = declared_key_specs(type(self))
         out = {}
         for key in self.result_keys():
-            spec = self.keys[key]
-            compares = self.compare_with if spec.compares_with == "auto" and self.compare_with else spec.compares_with
-            out[key] = replace(spec, metric=self.name, set_metric=isinstance(self, SetMetric), compares_with=compares)
+            spec = declared[key]
+            out[key] = replace(spec, compares_with=self.compare_with) if spec.compares_with == "auto" and \
+                self.compare_with else spec
         return out
 
     def needs_reference(self, has_gt: bool) -> bool:

@@ -9,8 +9,9 @@ are read with :func:`hypercon.io.frames.read_frames`, masks with :func:`hypercon
 (``--mask-polarity hole``: white marks the hole, as DAVIS / ProPainter; ``known``: white = known, as the
 masks this project writes). The source video defines the motion (E_warp's flow + occlusion, computed
 once with ``--flow`` (``conf/flow/NAME.yaml``, composed as in ``python run.py``; default: the metrics
-config's flow) and cached in ``--cache``; a temporary cache otherwise, so values are identical
-either way). Metrics run through :func:`metrics.evaluate.evaluate_videos`, the loop the runner uses.
+config's flow) and cached in ``--cache``; without it, a temporary folder that is deleted at the end (nothing
+is kept, and the output says so; values are identical either way). A progress bar per video shows on a
+terminal (``--progress`` / ``--no-progress`` to force it on or off). Metrics run through :func:`metrics.evaluate.evaluate_videos`, the loop the runner uses.
 Prints one table row per video and mean ± SEM; writes per-video values, aggregates and provenance.
 """
 
@@ -53,7 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--occlusion-rule", choices=RULES, default=DEFAULT_OCCLUSION_RULE)
     p.add_argument("--weights-dir", help="folder of pretrained weights (paper-tier flow estimators)")
     p.add_argument("--device", default="cpu", help="device for flow and metrics (cpu, cuda)")
-    p.add_argument("--cache", help="folder for the source-motion cache (reused across runs)")
+    p.add_argument("--cache", help="folder for the source-motion cache, kept and reused across runs (default: a "
+                   "temporary folder, deleted at the end)")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="a progress bar per video (default: only when stderr is a terminal)")
     p.add_argument("--out", required=True, help="results JSON file")
     p.add_argument("--log-level", default="INFO")
     return p
@@ -156,6 +160,15 @@ def load_videos(args: argparse.Namespace, flow: Any, cache: Any) -> Iterator:
                         source_motion=motion)
 
 
+def with_progress(videos: Iterator, total: int, enabled: bool | None = None) -> Iterator:
+    """``videos`` with a tqdm bar (one step per video) when ``enabled``; None: only when stderr is a TTY."""
+    from tqdm import tqdm
+
+    if enabled is None:
+        enabled = sys.stderr.isatty()
+    return iter(tqdm(videos, total=total, desc="videos", unit="video", disable=not enabled, dynamic_ncols=True))
+
+
 def _fmt(value: Any) -> str:
     return f"{value:.6g}" if isinstance(value, float) else str(value)
 
@@ -209,8 +222,13 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     metrics, _ = build_metrics(names, options, common=common)  # --set NAME.KEY=VALUE wins over common
     flow = make_flow(args.flow, args.device, args.weights_dir)
     with tempfile.TemporaryDirectory(prefix="source_motion_") as tmp:
-        cache = SourceMotionCache(Path(args.cache) if args.cache else Path(tmp))
-        results = evaluate_videos(load_videos(args, flow, cache), names, metrics=metrics)
+        cache = SourceMotionCache(Path(args.cache) if args.cache else Path(tmp), temporary=not args.cache)
+        videos = with_progress(load_videos(args, flow, cache), len(discover_videos(Path(args.pred))), args.progress)
+        results = evaluate_videos(videos, names, metrics=metrics)
+    if args.cache:
+        log.info("source motion cached in %s (reused by the next run with --cache %s)", args.cache, args.cache)
+    else:
+        log.info("source motion: nothing was kept (pass --cache DIR to keep it for the next run)")
     results["provenance"] = {
         "command": ["python", "-m", "metrics", *(argv if argv is not None else sys.argv[1:])],
         "inputs": {k: getattr(args, k) for k in ("pred", "source", "gt", "mask", "mask_polarity", "reference")},

@@ -64,8 +64,18 @@ def evaluate_video(video: EvalVideo, metrics: Mapping[str, Any]) -> dict[str, An
     "self_reference": [name], "features": {name: arrays} (set metrics), "timing_s": {name: seconds}}``.
 
     A metric that compares with the frame-wise reference is not computed on the reference itself
-    (``video.is_reference``): it is listed in ``self_reference`` (the paper's "-")."""
+    (``video.is_reference``): it is listed in ``self_reference`` (the paper's "-").
+
+    A mask with no hole pixel at all makes the composited output the input itself: every metric would
+    measure the input, not the method (PSNR = inf, E_warp of the source), so each is
+    ``unavailable (no hole pixels …)``."""
     out: dict[str, Any] = {"metrics": {}, "unavailable": {}, "self_reference": [], "features": {}, "timing_s": {}}
+    if video.known is not None and not bool((video.known < 0.5).any()):
+        reason = (f"no hole pixels (the mask of {video.name} marks every pixel known: the composited output is "
+                  f"the input)")
+        out["unavailable"] = {name: reason for name in metrics}
+        log.warning("%s: every metric unavailable: %s", video.name, reason)
+        return out
     for name, metric in metrics.items():
         if video.is_reference and metric.needs_reference(has_gt=video.gt is not None):
             out["self_reference"].append(name)

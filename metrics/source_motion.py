@@ -105,16 +105,20 @@ class SourceMotionCache:
     """Disk cache of :class:`SourceMotion` per (video key, estimator, H, W, T, rule, frames).
 
     ``get(key, frames, estimator, rule)`` loads the entry or computes, stores and returns it. The last
-    entry is also kept in memory, so several metrics of one video read the file once.
+    entry is also kept in memory, so several metrics of one video read the file once. ``temporary=True``
+    (a folder deleted after use, e.g. ``python -m metrics`` without ``--cache``): the log says the motion
+    is not kept instead of naming the folder.
     """
 
-    def __init__(self, root: str | os.PathLike, flow_dtype: str = "float16", batch_size: int = 8) -> None:
+    def __init__(self, root: str | os.PathLike, flow_dtype: str = "float16", batch_size: int = 8,
+                 temporary: bool = False) -> None:
         if flow_dtype not in ("float16", "float32"):
             raise ValueError(f"SourceMotionCache: flow_dtype must be 'float16' or 'float32', got {flow_dtype!r}")
         self.root = Path(root)
         self.entries = ArrayCache(self.root, suffix=".npz", what="source-motion cache")
         self.flow_dtype = flow_dtype
         self.batch_size = batch_size
+        self.temporary = temporary
         self._last: tuple[tuple, SourceMotion] | None = None
 
     def entry_meta(self, frames: Tensor, estimator: Any, rule: str) -> dict[str, Any]:
@@ -139,7 +143,11 @@ class SourceMotionCache:
 
         def compute() -> Arrays:
             computed = compute_source_motion(frames, estimator, rule=rule, batch_size=self.batch_size)
-            log.info("source motion of %s (%s, rule %s) computed; caching it in %s", key, name, rule, self.path(key, meta))
+            if self.temporary:
+                log.info("source motion of %s (%s, rule %s) computed (not kept after this command)", key, name, rule)
+            else:
+                log.info("source motion of %s (%s, rule %s) computed; caching it in %s", key, name, rule,
+                         self.path(key, meta))
             occluded = computed.occluded.numpy()
             return {"flow_fw": computed.flow_fw.numpy().astype(self.flow_dtype),
                     "occluded": np.packbits(occluded.reshape(-1)),

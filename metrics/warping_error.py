@@ -185,7 +185,12 @@ class WarpingError(VideoMetric):
         flow_fw = motion.flow_fw.to(self.device)
         region = self._region(video, flow_fw)
         per_pair = warping_error(output, flow_fw, motion.occluded, self.averaging, self.form, region)
-        return {self.key: reduce_pairs(per_pair, self.averaging)}
+        value = reduce_pairs(per_pair, self.averaging)
+        if math.isnan(value):  # every entry excluded: a number would be 0/0
+            what = "hole pixels outside occlusions" if region is not None else "unoccluded pixels"
+            raise MetricUnavailable(f"no {what} ({self.name}: every flow vector of {video.name} is excluded, "
+                                    f"so there is nothing to average)")
+        return {self.key: value}
 
 
 class MaskedWarpingError(WarpingError):
@@ -203,4 +208,8 @@ class MaskedWarpingError(WarpingError):
         if video.known is None:
             raise MetricUnavailable(f"{self.name}: {video.name} has no mask (known), nothing to restrict to")
         check_known(video.known, video.output)
-        return hole_flow_region(video.known, flow_fw)
+        region = hole_flow_region(video.known, flow_fw)
+        if not bool(region.any()):
+            raise MetricUnavailable(f"no hole pixels ({self.name}: the mask of {video.name} marks every pixel "
+                                    f"known, so there is nothing to average)")
+        return region

@@ -6,6 +6,7 @@ experiment or metric layers tells methods apart by name."""
 from __future__ import annotations
 
 import ast
+import sys
 import textwrap
 from pathlib import Path
 
@@ -81,6 +82,8 @@ def toy_package(tmp_path, monkeypatch):
     (conf / "ema_blind.yaml").write_text(yaml.safe_dump(
         {"_target_": "toypkg.ema.EMABlind", "name": "ema_blind", "alpha": 0.5, "model": "${model}"}))
     monkeypatch.syspath_prepend(str(tmp_path / "src"))
+    for module in [m for m in sys.modules if m.split(".")[0] == "toypkg"]:  # another test's copy
+        monkeypatch.delitem(sys.modules, module)
     return tmp_path
 
 
@@ -135,6 +138,47 @@ def test_toy_metric_is_computed_by_the_runner_written_by_the_cli_and_rendered(to
 
     text, _ = report(out / "run", "table1")
     assert "Brightness ↑" in text.splitlines()[2]  # its own column, label and direction
+
+
+TOY_DATASET = '''
+"""A toy dataset: two videos of a horizontal ramp moving one pixel per frame."""
+import torch
+from datasets.base import VideoDataset
+
+
+class Ramps(VideoDataset):
+    name = "ramps"
+
+    def __init__(self, root=None, *, num_frames: int = 4, **options):
+        super().__init__(**options)
+        self.num_frames = int(num_frames)
+
+    def _video_names(self):
+        return ["ramp-b", "ramp-a"]
+
+    def _read(self, name):
+        x = torch.linspace(0, 1, 40)
+        frames = torch.stack([x.roll(t).expand(3, 24, 40) for t in range(self.num_frames)])
+        return frames[: self.max_frames], {"source": f"generated {name}"}
+'''
+
+
+def test_toy_dataset_from_a_temporary_package_runs(toy_package, monkeypatch):
+    (toy_package / "src" / "toypkg" / "ramps.py").write_text(textwrap.dedent(TOY_DATASET))
+    (toy_package / "conf" / "dataset").mkdir()
+    (toy_package / "conf" / "dataset" / "ramps.yaml").write_text(yaml.safe_dump(
+        {"_target_": "toypkg.ramps.Ramps", "name": "ramps", "num_frames": 4, "size": None, "seed": "${seed}",
+         "masks": "${task.masks}", "max_videos": None, "max_frames": None, "mask_dir": None, "mask_dilation": 0}))
+    out = toy_package / "outputs"
+    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
+        cfg = compose(config_name="config", overrides=[
+            f"hydra.searchpath=[file://{toy_package / 'conf'}]", "dataset=ramps", "method=framewise",
+            "save_video=false", f"paths.output_root={out}"])
+    results = run(cfg, out / "run")
+    assert [v["video"] for v in results["videos"]] == ["ramp-a", "ramp-b"]  # sorted by the base class
+    assert results["provenance"]["dataset"]["name"] == "ramps"
+    assert read_frames(out / "run" / "videos" / "ramp-a" / "frames").shape == (4, 3, 24, 40)
+    assert results["aggregate"]["ewarp"]["n"] == 2
 
 
 def _method_names() -> set[str]:

@@ -93,14 +93,30 @@ def tf_variables_of(net: EngstromTransformNet) -> dict[str, np.ndarray]:
     return out
 
 
+def register_export(folder: Path, name: str, manifest_path: Path, monkeypatch) -> None:
+    """Register a synthetic export's digests under ``name`` in a test manifest ($HYPERCON_WEIGHTS_MANIFEST)."""
+    def digest(p: Path) -> str:
+        return hashlib.sha256(p.read_bytes()).hexdigest()
+
+    files = {p.name: digest(p) for p in sorted(folder.iterdir()) if p.name != "manifest.json"}
+    entries = json.loads(manifest_path.read_text())["entries"] if manifest_path.is_file() else {}
+    entries[name] = {"file": f"fst-engstrom/{folder.name}/manifest.json", "sha256": digest(folder / "manifest.json"),
+                     "files": files, "tier": "offline", "source": "test"}
+    manifest_path.write_text(json.dumps({"entries": entries}))
+    monkeypatch.setenv("HYPERCON_WEIGHTS_MANIFEST", str(manifest_path))
+
+
 @pytest.fixture
-def synthetic_export(tmp_path) -> tuple[Path, EngstromTransformNet]:
+def synthetic_export(tmp_path, monkeypatch) -> tuple[Path, EngstromTransformNet]:
+    """A random-weight export named rain_princess, registered with its own digests (a test manifest)."""
     torch.manual_seed(1)
     net = EngstromTransformNet()
     for layer in net.layers:  # non-trivial norms so a swapped shift/scale would show
         layer.shift.data.uniform_(-0.5, 0.5)
         layer.scale.data.uniform_(0.5, 1.5)
-    return write_export(tmp_path / "fst-engstrom" / "rain_princess", tf_variables_of(net)), net
+    folder = write_export(tmp_path / "fst-engstrom" / "rain_princess", tf_variables_of(net))
+    register_export(folder, "fst_engstrom_rain_princess", tmp_path / "test-manifest.json", monkeypatch)
+    return folder, net
 
 
 # ---------------------------------------------------------------------------------------------- TF rules

@@ -12,6 +12,7 @@ import torch
 from hypercon.interp.base import intermediate_flows
 from hypercon.interp.superslomo import MEAN_RGB, SuperSloMo, UNet, load_superslomo, superslomo_from_checkpoint
 from hypercon.interpolate import blend
+from hypercon.weights import WeightsError
 
 # avinashpaliwal/Super-SloMo model.py: UNet(inChannels, outChannels) layer shapes (weights; biases = dim 0)
 UPSTREAM_SHAPES = {
@@ -63,24 +64,22 @@ def test_state_dict_has_the_upstream_keys_and_shapes(cin, cout):
     assert {k: tuple(v.shape) for k, v in state.items()} == expected_shapes(cin, cout)
 
 
-def test_loader_reads_the_upstream_checkpoint_with_and_without_pickle(checkpoint_file):
+def test_loader_reads_the_upstream_checkpoint_with_weights_only(checkpoint_file):
     reference = torch.load(checkpoint_file, weights_only=False)
-    for allow_pickle in (False, True):  # weights_only=True allows the datetime timestamp
-        flow_comp, arb_time = load_superslomo(checkpoint_file, allow_pickle=allow_pickle)
-        for net, key in ((flow_comp, "state_dictFC"), (arb_time, "state_dictAT")):
-            for name, value in net.state_dict().items():
-                assert torch.equal(value, reference[key][name])
-            assert not net.training
+    flow_comp, arb_time = load_superslomo(checkpoint_file)  # weights_only=True allows the datetime timestamp
+    for net, key in ((flow_comp, "state_dictFC"), (arb_time, "state_dictAT")):
+        for name, value in net.state_dict().items():
+            assert torch.equal(value, reference[key][name])
+        assert not net.training
 
 
-def test_loader_refuses_arbitrary_pickles_unless_allowed(tmp_path, checkpoint_file):
+def test_loader_refuses_arbitrary_pickles(tmp_path, checkpoint_file):
     ckpt = torch.load(checkpoint_file, weights_only=False)
     ckpt["opts"] = argparse.Namespace(lr=1)
     path = tmp_path / "with_namespace.ckpt"
     torch.save(ckpt, path)
-    with pytest.raises(ValueError, match="allow_pickle"):
-        load_superslomo(path, allow_pickle=False)
-    load_superslomo(path, allow_pickle=True)
+    with pytest.raises(WeightsError, match=r"with_namespace\.ckpt: refused by the safe loader.*Namespace"):
+        load_superslomo(path)
     with pytest.raises(FileNotFoundError):
         load_superslomo(tmp_path / "missing.ckpt")
 

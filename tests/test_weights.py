@@ -151,26 +151,27 @@ def test_unverified_then_recorded_in_lock_file(env, caplog):
         resolve_weights("net", weights_dir=env.wdir)
 
 
-def test_legacy_pickle_only_when_verified(env):
+def test_legacy_pickle_loads_only_its_formats_types(env):
     ckpt = {"state_dictFC": {"w": torch.ones(1)}, "timestamp": datetime.datetime(2018, 1, 1)}
     path = env.wdir / "legacy.ckpt"
     digest = _save(ckpt, path)
-    env.register("plain", file="legacy.ckpt", sha256=digest)
-    with pytest.raises(WeightsError, match="weights_only=True"):
+    env.register("plain", file="legacy.ckpt", sha256=digest)  # a plain state dict: datetime is not admitted
+    with pytest.raises(WeightsError, match=r"refused by the safe loader \(unsupported global datetime\.datetime\)"):
         load_checkpoint(resolve_weights("plain", weights_dir=env.wdir))
-    env.register("legacy", file="legacy.ckpt", sha256=None, legacy_pickle=True)
-    with pytest.raises(WeightsError, match="record"):
-        load_checkpoint(resolve_weights("legacy", weights_dir=env.wdir))
-    record_weights("legacy", env.wdir)
+    env.register("legacy", file="legacy.ckpt", sha256=None, legacy_pickle=True, pickle_format="superslomo")
+    with pytest.raises(WeightsError, match="--trust-pickle"):
+        record_weights("legacy", env.wdir)
+    record_weights("legacy", env.wdir, trust_pickle=True)
     out = load_checkpoint(resolve_weights("legacy", weights_dir=env.wdir))
     assert out["timestamp"].year == 2018
 
 
-def test_python2_style_options_pickle(env):
+@pytest.mark.parametrize("protocol", [0, 2])
+def test_python2_style_options_pickle(env, protocol):
     path = env.wdir / "opts.pth"
-    path.write_bytes(pickle.dumps(argparse.Namespace(model="TransformNet", nf=32), protocol=2))
+    path.write_bytes(pickle.dumps(argparse.Namespace(model="TransformNet", nf=32), protocol=protocol))
     env.register("opts", file="opts.pth", sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
-                 legacy_pickle=True, format="python_pickle")
+                 legacy_pickle=True, format="python_pickle", pickle_format="argparse_namespace")
     opts = load_checkpoint(resolve_weights("opts", weights_dir=env.wdir))
     assert opts.model == "TransformNet" and opts.nf == 32
 
@@ -233,5 +234,8 @@ def test_status_cli_prints_table(env, capsys):
     assert cli_main(["status", "--weights-dir", str(env.wdir)]) == 0
     out = capsys.readouterr().out
     row = next(line for line in out.splitlines() if line.startswith("net "))
-    assert "verified (sha256)" in row and "test net" in row
+    assert "verified (sha256)" in row and "weights dir" in row
     assert "lpips_alex_trunk" in out and "missing" in out
+    assert cli_main(["status", "--verbose", "--weights-dir", str(env.wdir), "net"]) == 0
+    verbose = capsys.readouterr().out
+    assert "role: test net" in verbose and f"path: {env.wdir / 'net.pth'}" in verbose

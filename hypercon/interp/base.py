@@ -21,7 +21,7 @@ from typing import NamedTuple, Sequence
 import torch
 from torch import Tensor
 
-from hypercon.checks import check_flow, check_frames
+from hypercon.checks import check_finite, check_flow, check_frames
 from hypercon.component import Component
 
 
@@ -97,6 +97,8 @@ class Interpolator(Component):
             raise ValueError(f"interp {self.name!r}: returned {len(params)} parameter sets for {len(times)} times")
         b, _, h, w = frame_a.shape
         for p in params:
+            for tensor in (p.flow_to_a, p.flow_to_b, p.weight_b):
+                check_finite(tensor, f"interp {self.name!r}")
             check_flow(p.flow_to_a, "flow_to_a")
             check_flow(p.flow_to_b, "flow_to_b")
             if p.flow_to_a.shape != (b, 2, h, w) or p.flow_to_b.shape != (b, 2, h, w) or p.weight_b.shape != (b, 1, h, w):

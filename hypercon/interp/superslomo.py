@@ -118,28 +118,25 @@ def superslomo_from_checkpoint(checkpoint: Any, source: str = "checkpoint") -> t
     return nets[0], nets[1]
 
 
-def load_superslomo(path: str | Path, allow_pickle: bool = False) -> tuple[UNet, UNet]:
+def load_superslomo(path: str | Path) -> tuple[UNet, UNet]:
     """Load ``SuperSloMo.ckpt`` from ``path`` (no registry, no hash check) → ``(flow_comp, arb_time)``.
 
-    With ``allow_pickle=False`` the file is read with ``torch.load(weights_only=True)``, allowing only
-    ``datetime.datetime`` (the checkpoint's ``timestamp``) besides tensors and plain containers;
-    ``allow_pickle=True`` unpickles arbitrary objects: only for trusted files (the registry wrapper passes
-    it only when the sha256 matched the manifest).
+    The file is always read with ``torch.load(weights_only=True)``, admitting only ``datetime.datetime``
+    (the checkpoint's ``timestamp``) besides tensors and plain containers: nothing in it can run code.
+    Raises ``WeightsError`` (one line naming the file) for anything else, ``FileNotFoundError`` if missing.
     """
+    from hypercon.weights import WeightsError
+    from hypercon.weights.registry import refusal_reason
+
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"Super SloMo checkpoint not found: {path}")
-    if allow_pickle:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=False)
-    else:
-        try:
-            with torch.serialization.safe_globals([datetime.datetime]):
-                checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-        except pickle.UnpicklingError as exc:
-            raise ValueError(
-                f"{path}: cannot be read with weights_only=True ({exc}); load it with allow_pickle=True only "
-                "if you trust the file"
-            ) from exc
+    try:
+        with torch.serialization.safe_globals([datetime.datetime]):
+            checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError) as exc:
+        raise WeightsError(f"{path}: refused by the safe loader (weights_only=True admits tensors, containers "
+                           f"and datetime only): {refusal_reason(exc)}; use the original SuperSloMo.ckpt") from exc
     return superslomo_from_checkpoint(checkpoint, source=str(path))
 
 
@@ -148,9 +145,9 @@ class SuperSloMo(Interpolator):
 
     Args:
         weights: explicit path of ``SuperSloMo.ckpt`` (else looked up by the weights registry, name
-            ``"superslomo"``, in ``weights_dir`` / ``$HYPERCON_WEIGHTS`` / the torch hub cache). A file
-            whose sha256 is verified (manifest or lock file) is unpickled by the registry; an unverified
-            one is read with ``weights_only=True`` (+ ``datetime``), which suffices for the upstream file.
+            ``"superslomo"``, in ``weights_dir`` / ``$HYPERCON_WEIGHTS`` / the torch hub cache). Verified or
+            not, it is read with ``weights_only=True`` admitting ``datetime`` only (the registry's
+            ``pickle_format: superslomo``); an unverified file is used with a warning.
         weights_dir: folder holding the checkpoint. device: where the UNets run.
         batch_size: frame pairs per call that callers should group. upstream_warp: see module docstring.
     """
@@ -163,19 +160,16 @@ class SuperSloMo(Interpolator):
         from hypercon.weights import load_checkpoint, resolve_weights
 
         resolved = resolve_weights("superslomo", path=weights, weights_dir=weights_dir)
-        if resolved.verified:  # the registry unpickles a verified legacy file (weights_only=False)
-            nets = superslomo_from_checkpoint(load_checkpoint(resolved), source=str(resolved.path))
-        else:  # unverified: tensors, containers and datetime only
-            nets = load_superslomo(resolved.path, allow_pickle=False)
+        nets = superslomo_from_checkpoint(load_checkpoint(resolved), source=str(resolved.path))
         self._setup(*nets, device, batch_size, upstream_warp)
         self._weights_record = resolved.record()
 
     @classmethod
-    def from_file(cls, path: str | Path, allow_pickle: bool = False, device: str = "cpu", batch_size: int = 1,
+    def from_file(cls, path: str | Path, device: str = "cpu", batch_size: int = 1,
                   upstream_warp: bool = True) -> "SuperSloMo":
         """Build from a checkpoint file without the registry or hash check (tests, private checkpoints);
-        see :func:`load_superslomo` for ``allow_pickle``."""
-        obj = cls.from_modules(*load_superslomo(path, allow_pickle=allow_pickle), device, batch_size, upstream_warp)
+        read as :func:`load_superslomo` reads it."""
+        obj = cls.from_modules(*load_superslomo(path), device, batch_size, upstream_warp)
         obj._weights_record = {"file": str(path), "sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest()}
         return obj
 

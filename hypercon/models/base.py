@@ -7,7 +7,7 @@ from abc import abstractmethod
 import torch
 from torch import Tensor
 
-from hypercon.checks import check_frames, check_known, composite
+from hypercon.checks import check_finite, check_frames, check_known, composite
 from hypercon.component import Component
 
 
@@ -16,8 +16,9 @@ class ImageModel(Component):
 
     ``model(frames [B,3,H,W] in [0,1] RGB, known [B,1,H,W] | None) -> [B,3,H,W] in [0,1] RGB``.
     Subclasses implement :meth:`translate_batch` for one batch; ``__call__`` splits into batches of
-    ``batch_size`` (so outputs never depend on how frames are grouped), checks shapes, and for
-    inpainting models (``needs_mask``) composites known pixels back.
+    ``batch_size`` (so outputs never depend on how frames are grouped), checks shapes, refuses NaN / inf
+    output (:class:`hypercon.checks.NonFiniteError` naming the model), and for inpainting models
+    (``needs_mask``) composites known pixels back.
     """
 
     name = "image_model"
@@ -45,7 +46,7 @@ class ImageModel(Component):
         for start in range(0, frames.shape[0], max(1, int(self.batch_size))):
             f = frames[start : start + self.batch_size]
             k = None if known is None else known[start : start + self.batch_size]
-            out = self.translate_batch(f, k).clamp(0, 1)
+            out = check_finite(self.translate_batch(f, k), f"model {self.name!r}").clamp(0, 1)
             if self.needs_mask:
                 out = composite(out, f.to(out.device), k.to(out.device))
             outs.append(out.to(frames.device))

@@ -218,6 +218,25 @@ def load_engstrom(style_dir: str | Path) -> EngstromTransformNet:
     return engstrom_from_variables(variables)
 
 
+def verify_engstrom_style(style: str, style_dir: Path) -> None:
+    """Check every file of a style folder against the weights registry (entry ``fst_engstrom_<style>``:
+    ``manifest.json``'s sha256 and each variable file's, see ``hypercon/weights.json``).
+
+    Raises:
+        WeightsHashError: a file differs from the original (one line naming the file).
+        MissingWeightsError: a variable file is missing. WeightsError: the style has no registry entry
+        (its files cannot be verified; register it with ``$HYPERCON_WEIGHTS_MANIFEST``).
+    """
+    from hypercon.weights import WeightsError, load_manifest, resolve_weights
+
+    name = f"fst_engstrom_{style}"
+    if name not in load_manifest():
+        raise WeightsError(f"model=fst_engstrom: style {style!r} has no entry {name!r} in the weights manifest, so "
+                           f"{style_dir} cannot be verified; add one (file, sha256, files) to a JSON file named by "
+                           f"$HYPERCON_WEIGHTS_MANIFEST")
+    resolve_weights(name, path=style_dir / "manifest.json")
+
+
 def available_styles(root: Path) -> list[str]:
     """Style names under ``root`` (= ``<weights_dir>/fst-engstrom``) that have a manifest.json."""
     return sorted(p.parent.name for p in root.glob("*/manifest.json")) if root.is_dir() else []
@@ -226,7 +245,8 @@ def available_styles(root: Path) -> list[str]:
 class EngstromStyle(ImageModel):
     """Frame-wise fast style transfer with Engstrom's pretrained TF nets (real weights, tier offline:
     not the paper's PyTorch network). Reads ``<weights_dir>/fst-engstrom/<style>/manifest.json``;
-    ``weights_dir`` defaults to ``$HYPERCON_WEIGHTS``."""
+    ``weights_dir`` defaults to ``$HYPERCON_WEIGHTS``. Every file is verified against the weights
+    registry first (:func:`verify_engstrom_style`)."""
 
     name = "fst_engstrom"
     label = "FST"
@@ -250,6 +270,7 @@ class EngstromStyle(ImageModel):
             raise _weights_error(True, f"model=fst_engstrom: {style_dir}/manifest.json not found; put the "
                                        f"deeplearn.js export (manifest.json + Variable files) of style {style!r} "
                                        f"in {style_dir} (for development, ../shared/weights holds them)")
+        verify_engstrom_style(style, style_dir)
         variables, sha = read_engstrom_variables(style_dir)
         self.net = engstrom_from_variables(variables).to(device)
         self._weights_record = {"file": str(style_dir / "manifest.json"), "sha256": sha}

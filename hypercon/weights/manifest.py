@@ -58,6 +58,12 @@ class WeightsEntry:
     aliases: tuple[str, ...] = ()
     tier: str = "paper"  # paper | trained-here (hypercon.component.TIERS)
     sidecar: str | None = None  # trained-here: the sidecar JSON beside the file (config, data, trained_on)
+    #: companion files of a multi-file export (e.g. Engstrom's deeplearn.js folders): path relative to the
+    #: folder of ``file`` → sha256. Each is verified with the main file; a mismatch names the companion.
+    files: dict[str, str] | None = None
+    #: a legacy pickle's known format (key of ``hypercon.weights.registry.PICKLE_FORMATS``): the only
+    #: globals the restricted unpickler admits besides tensors and plain containers
+    pickle_format: str | None = None
 
     @classmethod
     def from_dict(cls, name: str, data: dict[str, Any], origin: str) -> "WeightsEntry":
@@ -69,6 +75,10 @@ class WeightsEntry:
         for key in ("sha256", "sha256_prefix"):
             if kwargs.get(key) is not None:
                 kwargs[key] = str(kwargs[key]).lower()
+        if kwargs.get("files") is not None:
+            if not isinstance(kwargs["files"], dict):
+                raise WeightsError(f"{origin}: entry {name!r}: 'files' must map relative paths to sha256")
+            kwargs["files"] = {str(k): str(v).lower() for k, v in kwargs["files"].items()}
         return cls(name=name, **kwargs)
 
     def candidates(self) -> tuple[str, ...]:

@@ -15,7 +15,10 @@ In each folder the entry's ``file`` is tried, then its ``aliases`` (relative pat
 checked before use: against the manifest's full digest or published prefix, else against the user's lock
 file (``<weights_dir>/hypercon-weights.lock.json``, written by ``python -m hypercon.weights record NAME``);
 with neither the file is used but marked unverified. A mismatch raises :class:`WeightsHashError`.
-Nothing here downloads (see :mod:`hypercon.weights.download`).
+Multi-file entries (manifest ``files``, e.g. Engstrom's deeplearn.js folders) have every companion file
+checked too (:func:`check_companions`). Loading (:func:`load_checkpoint`) never runs code from a file:
+``torch.load(weights_only=True)``, and for the named legacy pickles a restricted unpickler admitting only
+their format's types (:data:`PICKLE_FORMATS`). Nothing here downloads (see :mod:`hypercon.weights.download`).
 """
 
 from __future__ import annotations
@@ -111,6 +114,27 @@ def check_digest(entry: WeightsEntry, path: Path, digest: str,
     return how
 
 
+def check_companions(entry: WeightsEntry, path: Path) -> int:
+    """Verify the companion files of a multi-file entry (manifest ``files``: path relative to the folder of
+    ``path`` → sha256). Returns how many were checked.
+
+    Raises:
+        MissingWeightsError: a companion file is missing (one line naming it).
+        WeightsHashError: a companion's sha256 differs (one line naming the file and both digests).
+    """
+    for rel, expected in (entry.files or {}).items():
+        companion = path.parent / rel
+        if not companion.is_file():
+            raise MissingWeightsError(f"weights {entry.name!r}: file {companion} is missing; restore the folder "
+                                      f"{path.parent} from {entry.url or entry.source}")
+        digest = sha256_of(companion)
+        if digest != expected:
+            raise WeightsHashError(
+                f"weights {entry.name!r}: file {companion} has sha256 {digest}, but the manifest expects "
+                f"{expected}. Refusing to use it: replace it with the original from {entry.url or entry.source}")
+    return len(entry.files or {})
+
+
 # ------------------------------------------------------------------------------------------- lookup
 
 
@@ -165,6 +189,7 @@ def resolve_weights(name: str, path: str | Path | None = None,
     found, where, _ = _find(entry, path, weights_dir)
     digest = sha256_of(found)
     how = check_digest(entry, found, digest, weights_dir)
+    check_companions(entry, found)
     if how is None:
         LOG.warning("weights %r: %s is unverified (no published hash; sha256 %s). Record it with "
                     "`python -m hypercon.weights record %s` once you trust the file.", name, found, digest, name)
@@ -199,39 +224,119 @@ def require_weights(names: list[str], weights_dir: str | Path | None = None) -> 
 # ------------------------------------------------------------------------------------------ loading
 
 
+#: Known legacy-pickle formats (manifest ``pickle_format``) → the only globals their unpickler admits, besides
+#: what ``torch.load(weights_only=True)`` admits (tensors, storages, plain containers and numbers).
+PICKLE_FORMATS: dict[str, tuple[str, ...]] = {
+    # avinashpaliwal/Super-SloMo's SuperSloMo.ckpt: {'state_dictFC', 'state_dictAT', 'timestamp': datetime, ...}
+    "superslomo": ("datetime.datetime",),
+    # Lai et al.'s options: a Python-2 pickle of an argparse Namespace (protocol 0 → copy_reg._reconstructor)
+    "argparse_namespace": ("argparse.Namespace", "copyreg._reconstructor", "builtins.object"),
+}
+
+
+def _pickle_globals(entry: WeightsEntry) -> tuple[str, ...]:
+    if entry.pickle_format is None:
+        return ()
+    if entry.pickle_format not in PICKLE_FORMATS:
+        raise WeightsError(f"weights {entry.name!r}: unknown pickle_format {entry.pickle_format!r}; known: "
+                           f"{', '.join(sorted(PICKLE_FORMATS))}")
+    return PICKLE_FORMATS[entry.pickle_format]
+
+
+def _import_global(qualname: str) -> Any:
+    import importlib
+
+    module, _, name = qualname.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
+def restricted_pickle_load(path: str | Path, allowed: tuple[str, ...], encoding: str = "latin1") -> Any:
+    """Unpickle a plain Python pickle admitting only the globals named in ``allowed`` (``"module.name"``,
+    Python-3 names: Python-2 names such as ``copy_reg`` are mapped first). Anything else — ``os.system``,
+    ``builtins.eval``, any class not listed — raises ``pickle.UnpicklingError`` before it is called."""
+    import _compat_pickle
+    import pickle
+
+    class _Restricted(pickle.Unpickler):
+        def find_class(self, module: str, name: str) -> Any:
+            mod, nm = module, name
+            if (mod, nm) in _compat_pickle.NAME_MAPPING:
+                mod, nm = _compat_pickle.NAME_MAPPING[(mod, nm)]
+            mod = _compat_pickle.IMPORT_MAPPING.get(mod, mod)
+            if f"{mod}.{nm}" not in allowed:
+                raise pickle.UnpicklingError(f"global '{mod}.{nm}' is not allowed (admitted: {', '.join(allowed) or 'none'})")
+            return super().find_class(module, name)
+
+    with open(path, "rb") as f:
+        return _Restricted(f, encoding=encoding).load()
+
+
+def refusal_reason(exc: BaseException) -> str:
+    """One line saying why a safe load failed: torch's ``Unsupported global: GLOBAL x.y`` line when there
+    is one (its message is many lines of advice to load unsafely), else the first line."""
+    import re
+
+    lines = [re.sub(r"\x1b\[[0-9;]*m", "", ln).strip() for ln in str(exc).splitlines()]
+    lines = [ln for ln in lines if ln]
+    for ln in lines:
+        match = re.search(r"Unsupported global: GLOBAL ([\w.]+)", ln)
+        if match:
+            return f"unsupported global {match.group(1)}"
+    return lines[0] if lines else type(exc).__name__
+
+
 def load_checkpoint(resolved: ResolvedWeights, map_location: Any = "cpu") -> Any:
-    """Load a resolved file: ``torch.load(weights_only=True)``; a named legacy pickle (manifest
-    ``legacy_pickle: true``) only if its sha256 was verified, with ``weights_only=False`` (or
-    ``pickle.load(encoding='latin1')`` for a plain Python pickle such as Lai's options)."""
+    """Load a resolved file, never running code from it.
+
+    * a torch file: ``torch.load(weights_only=True)``; a legacy pickle of a known format (manifest
+      ``pickle_format``, see :data:`PICKLE_FORMATS`) admits only its format's extra globals;
+    * a plain Python pickle (format ``python_pickle``): a restricted unpickler with the same allow-list.
+
+    Raises:
+        WeightsError: one line naming the file, when the file holds anything else (e.g. a pickle whose
+        payload calls ``os.system``: the call is refused, not run).
+    """
+    import pickle
+
     import torch
 
     entry = resolved.entry
-    if not entry.legacy_pickle:
-        try:
+    allowed = _pickle_globals(entry)
+    try:
+        if entry.format.startswith("python_pickle"):
+            return restricted_pickle_load(resolved.path, allowed)
+        with torch.serialization.safe_globals([_import_global(g) for g in allowed]):
             return torch.load(resolved.path, map_location=map_location, weights_only=True)
-        except Exception as exc:  # torch raises UnpicklingError / RuntimeError for non-tensor objects
-            raise WeightsError(f"weights {resolved.name!r}: {resolved.path} could not be loaded with "
-                               f"weights_only=True ({type(exc).__name__}: {exc}); expected {entry.format}") from exc
-    if not resolved.verified:
-        raise WeightsError(
-            f"weights {resolved.name!r}: {resolved.path} is a legacy pickle (loading runs arbitrary code) and its "
-            f"sha256 {resolved.sha256} is not verified. If this is the original file from "
-            f"{entry.url or entry.source}, record it: python -m hypercon.weights record {resolved.name}")
-    if entry.format.startswith("python_pickle"):
-        import pickle
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, TypeError, AttributeError) as exc:
+        raise WeightsError(f"weights {resolved.name!r}: {resolved.path} was refused by the safe loader "
+                           f"({refusal_reason(exc)}); expected {entry.format}. Replace it with the "
+                           f"original from {entry.url or entry.source}") from exc
 
-        with open(resolved.path, "rb") as f:
-            return pickle.load(f, encoding="latin1")  # noqa: S301 - verified legacy file
-    return torch.load(resolved.path, map_location=map_location, weights_only=False)
+
+TRUST_PICKLE_MESSAGE = (
+    "weights {name!r}: {path} is a legacy pickle. A pickle can run any code when it is loaded; hypercon loads "
+    "it with a restricted unpickler that admits only tensors, containers and {allowed}, but recording its "
+    "sha256 tells every later run that this exact file is the original from {source}. Record it only if you "
+    "got it from there: rerun with --trust-pickle")
 
 
 def record_weights(name: str, weights_dir: str | Path | None = None,
-                   path: str | Path | None = None) -> ResolvedWeights:
-    """Write the observed sha256 of ``name``'s file into the user's lock file (trust on first use)."""
+                   path: str | Path | None = None, trust_pickle: bool = False) -> ResolvedWeights:
+    """Write the observed sha256 of ``name``'s file into the user's lock file (trust on first use).
+
+    Raises:
+        WeightsError: the entry is a legacy pickle and ``trust_pickle`` is False (message: what trusting a
+        pickle means, and the flag to pass).
+    """
     entry = manifest_entry(name)
     found, where, _ = _find(entry, path, weights_dir)
+    if entry.legacy_pickle and not trust_pickle:
+        raise WeightsError(TRUST_PICKLE_MESSAGE.format(
+            name=name, path=found, allowed=", ".join(_pickle_globals(entry)) or "nothing else",
+            source=entry.url or entry.source))
     digest = sha256_of(found)
     how = check_digest(entry, found, digest, weights_dir) if (entry.sha256 or entry.sha256_prefix) else None
+    check_companions(entry, found)
     lock = lock_path(weights_dir)
     data = read_lock(weights_dir)
     data[name] = {"file": entry.file, "sha256": digest, "path": str(found)}
@@ -246,28 +351,46 @@ class StatusRow:
     role: str
     file: str
     tier: str = "paper"
-    found: str = "missing"
+    found: str = "missing"  # "<where>: <path>" (kept for callers); found_in / path split it
     verified: str = "-"
     size: str = "-"
+    found_in: str = ""
+    path: str = ""
+    sha256: str = ""
+    licence: str = ""
+    source: str = ""
+    companions: str = ""
 
 
 def weights_status(weights_dir: str | Path | None = None, names: list[str] | None = None) -> list[StatusRow]:
-    """One row per manifest entry: where the file was found, whether its hash is verified, its size."""
+    """One row per manifest entry: where the file was found, whether its hash (and its companion files'
+    hashes) verified, its size (with companions)."""
     rows = []
     for name, entry in sorted(load_manifest().items()):
         if names and name not in names:
             continue
-        row = StatusRow(name, entry.role, entry.file, entry.tier)
+        row = StatusRow(name, entry.role, entry.file, entry.tier, licence=entry.licence,
+                        source=entry.url or entry.source)
         try:
             found, where, _ = _find(entry, None, weights_dir)
         except MissingWeightsError:
             rows.append(row)
             continue
-        row.found, row.size = f"{where}: {found}", f"{found.stat().st_size / 2**20:.1f} MiB"
+        companions = [found.parent / rel for rel in entry.files or {}]
+        size = found.stat().st_size + sum(c.stat().st_size for c in companions if c.is_file())
+        row.found, row.found_in, row.path = f"{where}: {found}", where, str(found)
+        row.size = f"{size / 2**20:.1f} MiB"
         try:
-            how = check_digest(entry, found, sha256_of(found), weights_dir)
+            row.sha256 = sha256_of(found)
+            how = check_digest(entry, found, row.sha256, weights_dir)
+            n = check_companions(entry, found)
             row.verified = f"verified ({how})" if how else "unverified (no published hash)"
-        except WeightsHashError:
+            row.companions = f"{n} companion files verified" if n else ""
+        except WeightsHashError as exc:
             row.verified = "HASH MISMATCH"
+            row.sha256 = str(exc)
+        except MissingWeightsError as exc:
+            row.verified = "INCOMPLETE"
+            row.sha256 = str(exc)
         rows.append(row)
     return rows
