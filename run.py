@@ -45,9 +45,22 @@ def main(cfg: DictConfig) -> float | None:
         if user_error is None:
             raise  # a bug: Hydra prints its traceback
         FAILED_JOBS.append(report_user_error(exc, user_error))
+        if not _in_this_process():
+            raise  # a launcher with worker processes (joblib, submitit, slurm) must see the job fail
         return None
     log.info("results: %s", output_dir / "results.json")
     return None if not results else results.get("objective")
+
+
+def _in_this_process() -> bool:
+    """Whether jobs run in this process (a plain run, or the local launcher's sweep), so that
+    :data:`FAILED_JOBS` reaches :func:`cli`'s exit status."""
+    from hydra.types import RunMode
+
+    hydra_cfg = HydraConfig.get()
+    if hydra_cfg.mode != RunMode.MULTIRUN:
+        return True
+    return str(hydra_cfg.launcher.get("_target_", "")).endswith("BasicLauncher")
 
 
 def cli() -> int:

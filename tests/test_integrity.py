@@ -214,6 +214,8 @@ def test_item8_bad_input_prints_one_line_exit_2_traceback_in_run_log(tmp_path, w
     assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
     assert str(root / "v") in lines[0]
     assert "Traceback" in (out / "run.log").read_text()
+    if what != "corrupt":
+        return
     verbose = run_cli("-v", f"hydra.run.dir={out}", f"paths.output_root={tmp_path}", "dataset=folder",
                       f"dataset.root={root}", "method=framewise", "save_video=false")
     assert verbose.returncode == 2 and "Traceback" in verbose.stderr
