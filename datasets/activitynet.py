@@ -141,8 +141,11 @@ class ActivityNetDataset(VideoDataset):
         wanted = self._describe(row, source)
         cached = self._cached(name, wanted)
         if cached is not None:
-            frames = read_frames(self.cache_dir / name, self.max_frames)
-            return frames, {**cached, **extra, "cache": str(self.cache_dir / name)}
+            try:
+                frames = read_frames(self.cache_dir / name, self.max_frames)
+                return frames, {**cached, **extra, "cache": str(self.cache_dir / name)}
+            except (InputError, InputNotFound) as exc:  # an unreadable cache entry counts as missing
+                log.warning("cached frames of clip %r unreadable (%s); re-extracting", name, exc)
         frames, info = self._extract(row, source)
         meta = {**wanted, **info}
         if self.cache_dir is not None:

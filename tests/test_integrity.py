@@ -145,6 +145,25 @@ def test_item6_unreadable_feature_file_is_not_complete(tmp_path):
     assert not store.is_complete("v", "h", "other input")
 
 
+def test_item6_corrupt_activitynet_frame_cache_is_re_extracted(tmp_path):
+    from PIL import Image
+
+    from datasets.activitynet import ActivityNetDataset
+
+    folder = tmp_path / "frames" / "v"
+    folder.mkdir(parents=True)
+    for t in range(4):
+        Image.fromarray(np.full((8, 12, 3), 40 * t, np.uint8)).save(folder / f"img{t}.png")
+    (tmp_path / "m.csv").write_text("clip_id,source,start_frame,num_frames\na,frames/v,0,4\n")
+    make = lambda: ActivityNetDataset(str(tmp_path / "m.csv"), cache_dir=str(tmp_path / "cache"), size=None)  # noqa: E731
+    first = make().load("a").frames
+    cached = sorted((tmp_path / "cache" / "a").glob("*.png"))
+    cached[1].write_bytes(cached[1].read_bytes()[:30])  # truncated cache entry
+    again = make().load("a").frames
+    assert (again == first).all()
+    Image.open(cached[1]).load()  # replaced by a whole file
+
+
 def test_item6_failed_rerun_keeps_the_complete_aggregate(tmp_path):
     write_videos(tmp_path / "videos", {"a": 0, "b": 1})
     args = ["dataset=folder", f"dataset.root={tmp_path / 'videos'}", "method=framewise"]
