@@ -99,8 +99,13 @@ def rectangle_masks(
     if mask_dir is not None:
         path = Path(mask_dir) / f"{name}.png"
         meta["mask_file"] = str(path)
+        stored = None
         if path.exists():
-            stored = read_mask(path, polarity="known")
+            try:
+                stored = read_mask(path, polarity="known")
+            except InputError as exc:  # unreadable: counts as missing, rewritten from the seed
+                log.warning("mask file %s unreadable (%s); rewriting it from seed %d", path, exc, seed)
+        if stored is not None:
             if tuple(stored.shape[-2:]) != (height, width):
                 raise InputError(
                     f"mask file {path} is {stored.shape[-1]}x{stored.shape[-2]} (WxH) but video {name!r} is "

@@ -164,6 +164,16 @@ def test_item6_corrupt_activitynet_frame_cache_is_re_extracted(tmp_path):
     Image.open(cached[1]).load()  # replaced by a whole file
 
 
+def test_item6_unreadable_saved_mask_is_rewritten_from_the_seed(tmp_path):
+    from datasets.masks import rectangle_masks
+
+    known, _ = rectangle_masks("v", 3, 24, 32, seed=0, mask_dir=tmp_path)
+    (tmp_path / "v.png").write_bytes(b"\x89PNG torn")
+    again, _ = rectangle_masks("v", 3, 24, 32, seed=0, mask_dir=tmp_path)
+    assert (again == known).all()
+    assert (rectangle_masks("v", 3, 24, 32, seed=0, mask_dir=tmp_path)[0] == known).all()  # whole again
+
+
 def test_item6_failed_rerun_keeps_the_complete_aggregate(tmp_path):
     write_videos(tmp_path / "videos", {"a": 0, "b": 1})
     args = ["dataset=folder", f"dataset.root={tmp_path / 'videos'}", "method=framewise"]
