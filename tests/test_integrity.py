@@ -417,3 +417,22 @@ def test_item19_one_sweep_per_table_with_per_method_settings(tmp_path, experimen
 def test_item19_unknown_method_setting_names_the_key(tmp_path):
     with pytest.raises(SettingError, match="method_settings.hypercon"):
         run(cfg_for(tmp_path, "+method_settings.hypercon.windw=3"), tmp_path / "run")
+
+
+# ---- (item 2, the runner's part) a constant frame-wise reference is warned about -------------------------
+
+def test_constant_frame_wise_reference_is_warned_about(tmp_path, monkeypatch, caplog):
+    import torch
+
+    import experiments.runner as runner
+
+    build = runner.build_job
+
+    def with_black_model(cfg, output_dir):  # as broken weights would: all black
+        job = build(cfg, output_dir)
+        job.reference_model = lambda frames, known: torch.zeros_like(frames)
+        return job
+
+    monkeypatch.setattr(runner, "build_job", with_black_model)
+    run(cfg_for(tmp_path, "method=hypercon", *SMALL_HYPERCON, "dataset.num_videos=1"), tmp_path / "run")
+    assert "frame-wise reference" in caplog.text and "'synth-000' is constant" in caplog.text
