@@ -340,8 +340,9 @@ def run(cfg: DictConfig, output_dir: Path) -> dict[str, Any] | None:
         raise bug
     if failed:
         summary = "; ".join(f"{name}: {reason}" for name, reason in list(failed.items())[:3])
+        kept = f"the others' results are in {output_dir}" if len(failed) < len(names) else "no video finished"
         raise VideosFailed(f"{len(failed)} of {len(names)} video(s) failed ({summary}"
-                           f"{'; …' if len(failed) > 3 else ''}); the others' results are in {output_dir}; "
+                           f"{'; …' if len(failed) > 3 else ''}); {kept}; "
                            "fix the input and run the same command again (finished videos are skipped)")
     return results
 
