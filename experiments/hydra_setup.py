@@ -48,7 +48,7 @@ class Preflight(Callback):
     @staticmethod
     def _check(config: DictConfig, dir_key: str) -> None:
         from experiments.console import report_user_error
-        from experiments.runner import preflight
+        from experiments.preflight import preflight
         from hypercon.errors import EXIT_USER_ERROR, find_expected_error
 
         try:

@@ -113,9 +113,9 @@ def test_item5_another_configs_folder_is_refused_naming_folder_and_keys(tmp_path
     lines = error_lines(second.stderr)
     assert len(lines) == 1 and str(out) in lines[0] and "method." in lines[0] and "overwrite=true" in lines[0]
     assert (out / "results.json").read_bytes() == before  # the first run's results are intact
-    third = run_cli(*base, "method=hypercon", *SMALL_HYPERCON, "overwrite=true")
-    assert third.returncode == 0, third.stderr
-    assert read_json(out / "results.json")["provenance"]["method"]["name"] == "hypercon"
+    replaced = run(cfg_for(tmp_path, "dataset.num_videos=1", "dataset.height=32", "dataset.width=48",
+                           "method=hypercon", *SMALL_HYPERCON, "overwrite=true"), out)
+    assert replaced["complete"] and read_json(out / "results.json")["provenance"]["method"]["name"] == "hypercon"
 
 
 # ---- 6. unreadable cache entries; a failed run keeps a complete aggregate --------------------------------
@@ -211,9 +211,7 @@ def test_item7_corrupt_middle_video_fails_alone_and_the_report_says_failed(tmp_p
     assert "FAILED" in text and "b: " in text
     # fixing the input and rerunning fills the gap
     write_videos(tmp_path / "videos", {"b": 1})
-    proc = run_cli(f"hydra.run.dir={out}", f"paths.output_root={tmp_path}", "dataset=folder",
-                   f"dataset.root={tmp_path / 'videos'}", "method=framewise", "save_video=false")
-    assert proc.returncode == 0, proc.stderr
+    run(cfg_for(tmp_path, "dataset=folder", f"dataset.root={tmp_path / 'videos'}", "method=framewise"), out)
     results = read_json(out / "results.json")
     assert results["complete"] and not results["failed"] and len(results["videos"]) == 3
 
@@ -315,7 +313,7 @@ def test_item10_unwritable_output_or_cache_fails_before_any_work(tmp_path, key):
 
 
 def test_item10_preflight_unit(tmp_path):
-    from experiments.runner import check_writable
+    from experiments.preflight import check_writable
 
     check_writable(tmp_path / "new" / "deeper", "paths.cache_dir")
     assert not (tmp_path / "new").exists()  # the check creates nothing
