@@ -37,6 +37,7 @@ from datasets.preprocess import apply_crop_box, cover_crop_box
 from hypercon.checks import frames_from_uint8, frames_to_uint8
 from hypercon.io.frames import list_frame_files, read_frames, write_frames
 from hypercon.io.video import iter_video_frames, probe_video
+from hypercon.errors import InputError, InputNotFound, SettingError
 
 log = logging.getLogger(__name__)
 
@@ -47,34 +48,34 @@ CHUNK = 16  # frames decoded / resized at a time while extracting
 def read_manifest(path: Path, clip_frames: int = 100) -> list[dict[str, Any]]:
     """Parse and validate a clip manifest; errors name the file, the line and the problem."""
     if not path.is_file():
-        raise FileNotFoundError(f"clip manifest {path} does not exist (set dataset.manifest to a CSV with "
+        raise InputNotFound(f"clip manifest {path} does not exist (set dataset.manifest to a CSV with "
                                 f"columns clip_id,source,start_frame,num_frames)")
     with open(path, newline="") as fh:
         reader = csv.DictReader(fh)
         columns = [c.strip() for c in (reader.fieldnames or [])]
         missing = [c for c in REQUIRED_COLUMNS if c not in columns]
         if missing:
-            raise ValueError(f"clip manifest {path}: missing column(s) {missing}; has {columns}; required "
+            raise InputError(f"clip manifest {path}: missing column(s) {missing}; has {columns}; required "
                              f"{list(REQUIRED_COLUMNS)}, optional start_frame, num_frames, split")
         rows, seen = [], set()
         for line, raw in enumerate(reader, start=2):
             row = {k.strip(): (v or "").strip() for k, v in raw.items() if k is not None}
             clip_id = row["clip_id"]
             if not clip_id or "/" in clip_id or "\\" in clip_id or clip_id.startswith("."):
-                raise ValueError(f"clip manifest {path}, line {line}: bad clip_id {clip_id!r} (needs a file name)")
+                raise InputError(f"clip manifest {path}, line {line}: bad clip_id {clip_id!r} (needs a file name)")
             if clip_id in seen:
-                raise ValueError(f"clip manifest {path}, line {line}: duplicate clip_id {clip_id!r}")
+                raise InputError(f"clip manifest {path}, line {line}: duplicate clip_id {clip_id!r}")
             seen.add(clip_id)
             if not row["source"]:
-                raise ValueError(f"clip manifest {path}, line {line}: empty source for clip {clip_id!r}")
+                raise InputError(f"clip manifest {path}, line {line}: empty source for clip {clip_id!r}")
             try:
                 row["start_frame"] = int(row.get("start_frame") or 0)
                 row["num_frames"] = int(row.get("num_frames") or clip_frames)
             except ValueError as exc:
-                raise ValueError(f"clip manifest {path}, line {line}: start_frame / num_frames must be integers "
+                raise InputError(f"clip manifest {path}, line {line}: start_frame / num_frames must be integers "
                                  f"({exc})") from exc
             if row["start_frame"] < 0 or row["num_frames"] < 2:
-                raise ValueError(f"clip manifest {path}, line {line}: need start_frame >= 0 and num_frames >= 2, "
+                raise InputError(f"clip manifest {path}, line {line}: need start_frame >= 0 and num_frames >= 2, "
                                  f"got {row['start_frame']}, {row['num_frames']}")
             rows.append(row)
     return rows
@@ -99,7 +100,7 @@ class ActivityNetDataset(VideoDataset):
     ):
         super().__init__(size=size, **options)
         if manifest is None or str(manifest).strip() in ("", "None", "null"):
-            raise ValueError("dataset.manifest is not set: give a CSV clip manifest (columns clip_id,source,"
+            raise SettingError("dataset.manifest is not set: give a CSV clip manifest (columns clip_id,source,"
                              "start_frame,num_frames), e.g. dataset.manifest=/data/activitynet/clips.csv")
         self.root = None if root is None else Path(str(root)).expanduser()
         path = Path(str(manifest)).expanduser()
@@ -109,10 +110,10 @@ class ActivityNetDataset(VideoDataset):
         rows = read_manifest(self.manifest, self.clip_frames)
         if split is not None:
             if rows and "split" not in rows[0]:
-                raise ValueError(f"dataset.split={split!r} but clip manifest {self.manifest} has no split column")
+                raise InputError(f"dataset.split={split!r} but clip manifest {self.manifest} has no split column")
             rows = [r for r in rows if r["split"] == split]
             if not rows:
-                raise ValueError(f"clip manifest {self.manifest} has no clips of dataset.split={split!r}")
+                raise InputError(f"clip manifest {self.manifest} has no clips of dataset.split={split!r}")
         self._rows = {r["clip_id"]: r for r in rows}
 
     def _video_names(self) -> list[str]:
@@ -123,7 +124,7 @@ class ActivityNetDataset(VideoDataset):
         if not source.is_absolute():
             source = (self.root if self.root is not None else self.manifest.parent) / source
         if not source.exists():
-            raise FileNotFoundError(f"clip {row['clip_id']!r}: source {source} (clip manifest {self.manifest}) "
+            raise InputNotFound(f"clip {row['clip_id']!r}: source {source} (clip manifest {self.manifest}) "
                                     "does not exist")
         return source
 
@@ -140,8 +141,11 @@ class ActivityNetDataset(VideoDataset):
         wanted = self._describe(row, source)
         cached = self._cached(name, wanted)
         if cached is not None:
-            frames = read_frames(self.cache_dir / name, self.max_frames)
-            return frames, {**cached, **extra, "cache": str(self.cache_dir / name)}
+            try:
+                frames = read_frames(self.cache_dir / name, self.max_frames)
+                return frames, {**cached, **extra, "cache": str(self.cache_dir / name)}
+            except (InputError, InputNotFound) as exc:  # an unreadable cache entry counts as missing
+                log.warning("cached frames of clip %r unreadable (%s); re-extracting", name, exc)
         frames, info = self._extract(row, source)
         meta = {**wanted, **info}
         if self.cache_dir is not None:
@@ -186,11 +190,11 @@ class ActivityNetDataset(VideoDataset):
             if box is None:
                 box = cover_crop_box((chunk.shape[-1], chunk.shape[-2]), self.size)
             elif (chunk.shape[-1], chunk.shape[-2]) != box.original:
-                raise ValueError(f"clip {row['clip_id']!r}: frames of {source} change size mid-clip")
+                raise InputError(f"clip {row['clip_id']!r}: frames of {source} change size mid-clip")
             parts.append(apply_crop_box(chunk, box, "bilinear"))
         got = sum(p.shape[0] for p in parts)
         if got < row["num_frames"]:
-            raise ValueError(
+            raise InputError(
                 f"clip {row['clip_id']!r}: {source} has only {got} frame(s) from start_frame={row['start_frame']}, "
                 f"the manifest ({self.manifest}) asks for num_frames={row['num_frames']}"
             )

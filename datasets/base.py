@@ -30,6 +30,7 @@ from hypercon.checks import check_known_pixels
 
 from datasets.masks import dilate_holes, rectangle_masks
 from datasets.preprocess import apply_crop_box, cover_crop_box, parse_size, resize_cover_crop_mask
+from hypercon.errors import InputError, InputNotFound, SettingError
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ class VideoSample:
 def check_video_length(frames: Tensor, name: str, source: Any) -> None:
     """A video needs at least 2 frames; ValueError naming the video and its source otherwise."""
     if frames.shape[0] < 2:
-        raise ValueError(
+        raise InputError(
             f"video {name!r} ({source}) has {frames.shape[0]} frame(s): a video needs at least 2 frames"
         )
 
@@ -67,11 +68,11 @@ def check_video_length(frames: Tensor, name: str, source: Any) -> None:
 def check_mask_match(known: Tensor, frames: Tensor, source: Any) -> None:
     """Masks must be one per frame with the frames' size; ValueError naming ``source`` otherwise."""
     if known.shape[0] != frames.shape[0]:
-        raise ValueError(
+        raise InputError(
             f"{source}: {known.shape[0]} masks for {frames.shape[0]} frames: need exactly one mask per frame"
         )
     if known.shape[-2:] != frames.shape[-2:]:
-        raise ValueError(
+        raise InputError(
             f"{source}: masks are {known.shape[-1]}x{known.shape[-2]} (WxH) but frames are "
             f"{frames.shape[-1]}x{frames.shape[-2]}: masks must have the frames' size"
         )
@@ -108,16 +109,16 @@ class VideoDataset(ABC):
         mask_dilation: int = 0,
     ):
         if masks not in MASK_KINDS:
-            raise ValueError(f"dataset.masks must be one of {MASK_KINDS}, got {masks!r}")
+            raise SettingError(f"dataset.masks must be one of {MASK_KINDS}, got {masks!r}")
         if masks in ("object", "folder") and masks not in self.object_mask_kinds:
             supported = ", ".join(("none", "rectangle", *self.object_mask_kinds))
-            raise ValueError(f"dataset.masks={masks!r} is not available for dataset {self.name!r} (use {supported})")
+            raise SettingError(f"dataset.masks={masks!r} is not available for dataset {self.name!r} (use {supported})")
         if max_frames is not None and int(max_frames) < 2:
-            raise ValueError(f"dataset.max_frames must be >= 2 (a video) or null, got {max_frames}")
+            raise SettingError(f"dataset.max_frames must be >= 2 (a video) or null, got {max_frames}")
         if max_videos is not None and int(max_videos) < 1:
-            raise ValueError(f"dataset.max_videos must be >= 1 or null, got {max_videos}")
+            raise SettingError(f"dataset.max_videos must be >= 1 or null, got {max_videos}")
         if int(mask_dilation) < 0:
-            raise ValueError(f"dataset.mask_dilation must be >= 0 pixels, got {mask_dilation}")
+            raise SettingError(f"dataset.mask_dilation must be >= 0 pixels, got {mask_dilation}")
         self.size = parse_size(size)
         self.max_videos = None if max_videos is None else int(max_videos)
         self.max_frames = None if max_frames is None else int(max_frames)
@@ -138,7 +139,7 @@ class VideoDataset(ABC):
 
     def _read_object_masks(self, name: str, frames: Tensor, meta: dict[str, Any]) -> tuple[Tensor, dict[str, Any]]:
         """Object masks ``known [T,1,h,w]`` on the grid of the frames ``_read`` returned, and mask meta."""
-        raise ValueError(f"dataset {self.name!r} has no object masks (dataset.masks={self.masks!r})")
+        raise SettingError(f"dataset {self.name!r} has no object masks (dataset.masks={self.masks!r})")
 
     def _provenance_extra(self) -> dict[str, Any]:
         return {}
@@ -198,8 +199,8 @@ class VideoDataset(ABC):
 def require_root(root: str | Path | None, setting: str, hint: str, layout: str) -> Path:
     """Resolve a dataset root setting; errors name the setting, how to set it (``hint``) and the layout."""
     if root is None or str(root).strip() in ("", "None", "null"):
-        raise ValueError(f"{setting} is not set: {hint}. Expected layout: {layout}")
+        raise SettingError(f"{setting} is not set: {hint}. Expected layout: {layout}")
     path = Path(str(root)).expanduser()
     if not path.exists():
-        raise FileNotFoundError(f"{setting}={path} does not exist: {hint}. Expected layout: {layout}")
+        raise InputNotFound(f"{setting}={path} does not exist: {hint}. Expected layout: {layout}")
     return path

@@ -32,6 +32,7 @@ from torch import Tensor
 
 from datasets.base import PAPER_SIZE, VideoDataset, require_root
 from hypercon.io.frames import list_frame_files, read_frames, read_masks
+from hypercon.errors import InputError, InputNotFound, SettingError
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ def read_split_file(path: Path) -> list[str]:
         if "/" in first:
             parts = [p for p in first.split("/") if p]
             if len(parts) < 2:
-                raise ValueError(f"{path}: cannot read a sequence name from line {line!r} (expected a sequence "
+                raise InputError(f"{path}: cannot read a sequence name from line {line!r} (expected a sequence "
                                  f"name or '/JPEGImages/<resolution>/<sequence>/<frame>.jpg ...')")
             name = parts[-2]
         else:
@@ -84,7 +85,7 @@ class DAVISDataset(VideoDataset):
         **options: Any,
     ):
         if int(year) not in YEARS:
-            raise ValueError(f"dataset.year must be one of {YEARS}, got {year}")
+            raise SettingError(f"dataset.year must be one of {YEARS}, got {year}")
         self.year = int(year)
         self.name = f"davis{self.year}"
         super().__init__(size=size, **options)
@@ -94,7 +95,7 @@ class DAVISDataset(VideoDataset):
         self.split = str(split)
         self.frames_root = self.root / "JPEGImages" / self.resolution
         if not self.frames_root.is_dir():
-            raise FileNotFoundError(
+            raise InputNotFound(
                 f"dataset.root={self.root} has no JPEGImages/{self.resolution} folder (dataset.resolution="
                 f"{self.resolution!r}). Expected layout: {LAYOUT}"
             )
@@ -124,7 +125,7 @@ class DAVISDataset(VideoDataset):
         if missing:
             folders = [str(self.year)] + ([self.resolution] if self.year == 2016 else [])
             have = sorted({p.stem for f in folders for p in (self.root / "ImageSets" / f).glob("*.txt")})
-            raise ValueError(
+            raise InputError(
                 f"dataset.split={split!r} (year {self.year}): missing {', '.join(missing)}; split files for "
                 f"{self.year}: {have or 'none'}; combined splits: {sorted(COMBINED_SPLITS)} and 'all'"
             )
@@ -136,14 +137,14 @@ class DAVISDataset(VideoDataset):
     def _select(self) -> list[str]:
         available = self._available()
         if not available:
-            raise ValueError(f"{self.frames_root} holds no sequence folders. Expected layout: {LAYOUT}")
+            raise InputError(f"{self.frames_root} holds no sequence folders. Expected layout: {LAYOUT}")
         if self.sequences is not None:
             names = self.sequences
         elif self.split == "all":
             names = available
         elif not (self.root / "ImageSets").is_dir():
             if self.split not in (*COMBINED_SPLITS, *OFFICIAL_SPLITS):
-                raise ValueError(f"dataset.split={self.split!r} is not a DAVIS split "
+                raise SettingError(f"dataset.split={self.split!r} is not a DAVIS split "
                                  f"({', '.join((*OFFICIAL_SPLITS, *COMBINED_SPLITS, 'all'))})")
             log.warning("%s has no ImageSets folder: using all %d sequences under %s (dataset.split=%r not applied)",
                         self.root, len(available), self.frames_root, self.split)
@@ -152,7 +153,7 @@ class DAVISDataset(VideoDataset):
             names = self._split_names(self.split)
         missing = [n for n in names if n not in available]
         if missing:
-            raise FileNotFoundError(
+            raise InputNotFound(
                 f"{len(missing)} sequence(s) of dataset.split={self.split!r} are not under {self.frames_root}: "
                 f"{', '.join(missing[:5])}{' …' if len(missing) > 5 else ''} (incomplete download?)"
             )
@@ -170,7 +171,7 @@ class DAVISDataset(VideoDataset):
         folder = self.root / "Annotations" / self.resolution / name
         num_masks, num_frames = len(list_frame_files(folder)), len(list_frame_files(self.frames_root / name))
         if num_masks != num_frames:
-            raise ValueError(
+            raise InputError(
                 f"{folder}: {num_masks} annotation files for {num_frames} frames in {self.frames_root / name}: "
                 "object masks need one annotation per frame (test splits have only the first)"
             )

@@ -27,6 +27,7 @@ from torch import Tensor
 from datasets.base import VideoDataset, require_root
 from hypercon.io.frames import FRAME_EXTENSIONS, POLARITIES, list_frame_files, read_frames, read_masks
 from hypercon.io.video import VIDEO_EXTENSIONS, count_video_frames, read_video
+from hypercon.errors import InputError, InputNotFound, SettingError
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,7 @@ class FolderDataset(VideoDataset):
     ):
         super().__init__(**options)
         if mask_polarity not in POLARITIES:
-            raise ValueError(f"dataset.mask_polarity must be one of {POLARITIES}, got {mask_polarity!r}")
+            raise SettingError(f"dataset.mask_polarity must be one of {POLARITIES}, got {mask_polarity!r}")
         if root is not None and data_root is not None and not Path(str(root)).expanduser().is_absolute():
             root = str(Path(str(data_root)).expanduser() / str(root))
         self.root = require_root(
@@ -75,9 +76,9 @@ class FolderDataset(VideoDataset):
         self.masks_root = None if masks_root is None else Path(str(masks_root)).expanduser()
         self.mask_polarity, self.mask_threshold, self.fps = mask_polarity, int(mask_threshold), fps
         if self.masks in ("object", "folder") and self.masks_subdir is None and self.masks_root is None:
-            raise ValueError(f"dataset.masks={self.masks!r} needs dataset.masks_subdir or dataset.masks_root")
+            raise SettingError(f"dataset.masks={self.masks!r} needs dataset.masks_subdir or dataset.masks_root")
         if self.masks_root is not None and not self.masks_root.is_dir():
-            raise FileNotFoundError(f"dataset.masks_root={self.masks_root} is not a folder")
+            raise InputNotFound(f"dataset.masks_root={self.masks_root} is not a folder")
         self._sources = self._discover()
 
     def _discover(self) -> dict[str, Path]:
@@ -87,7 +88,7 @@ class FolderDataset(VideoDataset):
             self._single = True
             return {root.stem: root}
         if root.is_file():
-            raise ValueError(f"dataset.root={root} is a file but not a video ({', '.join(VIDEO_EXTENSIONS)})")
+            raise InputError(f"dataset.root={root} is a file but not a video ({', '.join(VIDEO_EXTENSIONS)})")
         if _has_frames(root) or (self.frames_subdir and _has_frames(root / self.frames_subdir)):
             self._single = True
             return {root.name: root / self.frames_subdir if self.frames_subdir else root}
@@ -100,10 +101,10 @@ class FolderDataset(VideoDataset):
                 sources[entry.name] = entry / self.frames_subdir if self.frames_subdir else entry
             elif _is_video_file(entry):
                 if entry.stem in sources:
-                    raise ValueError(f"{root}: two videos named {entry.stem!r} (a folder and {entry.name})")
+                    raise InputError(f"{root}: two videos named {entry.stem!r} (a folder and {entry.name})")
                 sources[entry.stem] = entry
         if not sources:
-            raise ValueError(f"dataset.root={root} holds no videos. Expected: {LAYOUT}")
+            raise InputError(f"dataset.root={root} holds no videos. Expected: {LAYOUT}")
         return sources
 
     def _video_names(self) -> list[str]:
@@ -136,7 +137,7 @@ class FolderDataset(VideoDataset):
         num_frames = count_video_frames(source) if _is_video_file(source) else len(list_frame_files(source))
         num_masks = len(list_frame_files(folder))
         if num_masks != num_frames:
-            raise ValueError(f"{folder}: {num_masks} mask files for {num_frames} frames in {source}: "
+            raise InputError(f"{folder}: {num_masks} mask files for {num_frames} frames in {source}: "
                              "need exactly one mask per frame")
         known = read_masks(folder, self.mask_polarity, self.mask_threshold, self.max_frames)
         return known, {"mask_source": str(folder), "mask_polarity_on_disk": self.mask_polarity}

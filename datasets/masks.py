@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 import torch
 from torch import Tensor
+from hypercon.errors import InputError, SettingError
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ def random_rectangle(
 ) -> Rectangle:
     """The seeded hole rectangle of video ``name`` in a ``height×width`` frame (see module docstring)."""
     if not 0 < min_fraction <= max_fraction <= 1:
-        raise ValueError(f"need 0 < min_fraction <= max_fraction <= 1, got {min_fraction}, {max_fraction}")
+        raise SettingError(f"need 0 < min_fraction <= max_fraction <= 1, got {min_fraction}, {max_fraction}")
     rng = np.random.default_rng(name_seed(seed, name))
     rh = min(height, max(1, round(rng.uniform(min_fraction, max_fraction) * height)))
     rw = min(width, max(1, round(rng.uniform(min_fraction, max_fraction) * width)))
@@ -98,10 +99,15 @@ def rectangle_masks(
     if mask_dir is not None:
         path = Path(mask_dir) / f"{name}.png"
         meta["mask_file"] = str(path)
+        stored = None
         if path.exists():
-            stored = read_mask(path, polarity="known")
+            try:
+                stored = read_mask(path, polarity="known")
+            except InputError as exc:  # unreadable: counts as missing, rewritten from the seed
+                log.warning("mask file %s unreadable (%s); rewriting it from seed %d", path, exc, seed)
+        if stored is not None:
             if tuple(stored.shape[-2:]) != (height, width):
-                raise ValueError(
+                raise InputError(
                     f"mask file {path} is {stored.shape[-1]}x{stored.shape[-2]} (WxH) but video {name!r} is "
                     f"{width}x{height}: it belongs to another setting (dataset.size?); delete it or use another "
                     "mask_dir / output folder"
@@ -119,7 +125,7 @@ def rectangle_masks(
 def dilate_holes(known: Tensor, radius: int) -> Tensor:
     """Grow the holes of ``known [T,1,H,W]`` by the disc ``dx² + dy² <= radius²`` (0 = unchanged)."""
     if radius < 0:
-        raise ValueError(f"mask dilation radius must be >= 0, got {radius}")
+        raise SettingError(f"mask dilation radius must be >= 0, got {radius}")
     if radius == 0:
         return known
     dy, dx = np.ogrid[-radius : radius + 1, -radius : radius + 1]

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+from hypercon.errors import SettingError
 
 
 @dataclass(frozen=True)
@@ -37,9 +38,9 @@ def parse_size(size: Sequence[int] | None, setting: str = "dataset.size") -> tup
     try:
         w, h = (int(v) for v in size)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"{setting} must be [width, height] or null, got {size!r}") from exc
+        raise SettingError(f"{setting} must be [width, height] or null, got {size!r}") from exc
     if w < 2 or h < 2:
-        raise ValueError(f"{setting} must be at least [2, 2] (width, height), got {size!r}")
+        raise SettingError(f"{setting} must be at least [2, 2] (width, height), got {size!r}")
     return w, h
 
 

@@ -33,6 +33,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from datasets.base import VideoDataset
+from hypercon.errors import SettingError
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ def bundled_image(name: str) -> np.ndarray:
     import skimage.data
 
     if name not in BUNDLED_IMAGES:
-        raise ValueError(f"unknown texture {name!r}; bundled ones: {BUNDLED_IMAGES}")
+        raise SettingError(f"unknown texture {name!r}; bundled ones: {BUNDLED_IMAGES}")
     return getattr(skimage.data, name)()[..., :3].astype(np.float32) / 255.0
 
 
@@ -188,7 +189,7 @@ def make_synthetic_video(
     """Render a procedural video with exact flow and occlusion (see module docstring). Deterministic in
     ``seed`` (an int or a tuple of ints for ``np.random.default_rng``); ``num_sprites`` None draws 1–2."""
     if num_frames < 2 or height < 8 or width < 8:
-        raise ValueError(f"make_synthetic_video: need num_frames >= 2 and a size >= 8x8, got "
+        raise SettingError(f"make_synthetic_video: need num_frames >= 2 and a size >= 8x8, got "
                          f"{num_frames} frames of {width}x{height}")
     rng = np.random.default_rng(list(seed) if isinstance(seed, (tuple, list)) else int(seed))
     names = list(rng.permutation(len(BUNDLED_IMAGES)))
@@ -252,12 +253,13 @@ class SyntheticDataset(VideoDataset):
 
     name = "synthetic"
     object_mask_kinds = ("object",)
+    generated = True  # rendered here, not read from disk: the runner saves the inputs (save_inputs=null)
 
     def __init__(self, *, num_videos: int = 2, num_frames: int = 12, height: int = 128, width: int = 224,
                  fps: float = 24.0, **options: Any):
         super().__init__(size=None, **options)
         if int(num_videos) < 1 or int(num_frames) < 2 or int(height) < 8 or int(width) < 8:
-            raise ValueError(f"dataset (synthetic): need num_videos >= 1, num_frames >= 2, height and width >= 8; "
+            raise SettingError(f"dataset (synthetic): need num_videos >= 1, num_frames >= 2, height and width >= 8; "
                              f"got {num_videos}, {num_frames}, {height}, {width}")
         self.num_videos, self.num_frames = int(num_videos), int(num_frames)
         self.height, self.width, self.fps = int(height), int(width), float(fps)

@@ -11,7 +11,9 @@ Frames returned by :func:`collect`:
   provenance (method name and row label, dataset, task, model, style, the method's grid axes such as
   HyperCon's i/c/d/pool, flows, tier, …); then for every
   per-video metric key ``k``: ``k`` (mean over videos), ``k_sem``, ``k_n``; then the set
-  metrics (``fid``, ``vfid``) as plain columns; ``unavailable`` is a dict ``{metric: reason}``.
+  metrics (``fid``, ``vfid``) as plain columns; ``unavailable`` is a dict ``{metric: reason}``; ``failed``
+  is a dict ``{video: reason}`` of the videos that failed (then the job's metric columns are empty: its
+  table cells say "failed", never a number over the other videos).
 * ``videos``: one row per (job, video): the job columns, ``video``, ``num_frames``, ``width``,
   ``height``, ``time_method_s`` and one column per metric key.
 """
@@ -97,18 +99,23 @@ def load_job(job_dir: Path) -> dict[str, Any] | None:
     except (OSError, ValueError) as exc:
         log.warning("%s: unreadable (%s); job skipped", prov_path, exc)
         return None
-    rows = []
+    rows, failed = [], {}
     for record_path in sorted((job_dir / "videos").glob("*/metrics.json")):
         try:
             record = read_json(record_path)
         except (OSError, ValueError):
             continue
-        if record.get("complete") and record.get("config_hash") == provenance.get("config_hash"):
+        if record.get("config_hash") != provenance.get("config_hash"):
+            continue
+        if record.get("complete"):
             rows.append(record)
+        elif record.get("status") == "failed":
+            failed[str(record.get("video"))] = str(record.get("reason", "failed"))
     return {
         "complete": False,
         "num_videos": len(rows),
         "videos": rows,
+        "failed": failed,
         "aggregate": aggregate_rows(rows, specs_from_provenance(provenance.get("metrics", {}))),
         "set_metrics": {},
         "unavailable": dict(provenance.get("unavailable_metrics", {}) or {}),
@@ -243,16 +250,20 @@ def collect(root: Path | str) -> Collection:
             specs.setdefault(key, spec)
         axes += [a for a in ((prov.get("method") or {}).get("axes") or {}) if a not in axes]
         row = dict(cols)
+        row["failed"] = dict(results.get("failed") or {})
         for key, agg in (results.get("aggregate", {}) or {}).items():
             if key not in metric_keys:
                 metric_keys.append(key)
+            if row["failed"]:  # a mean over the videos that did not fail is no number for this job
+                continue
             row[key] = agg.get("mean")
             row[f"{key}_sem"] = agg.get("sem")
             row[f"{key}_n"] = agg.get("n")
         for key, value in (results.get("set_metrics", {}) or {}).items():
             if key not in set_keys:
                 set_keys.append(key)
-            row[key] = value
+            if not row["failed"]:
+                row[key] = value
         row["unavailable"] = dict(results.get("unavailable", {}) or {})
         row["self_reference"] = set(results.get("self_reference", []) or [])
         row["refused"] = split_violation(results)
@@ -285,6 +296,9 @@ def collect(root: Path | str) -> Collection:
     videos_df = pd.DataFrame(videos) if videos else pd.DataFrame(columns=[*JOB_COLUMNS, "video"])
     for job, reason in jobs_df.loc[jobs_df["refused"].notna(), ["job", "refused"]].itertuples(index=False):
         log.error("%s: REFUSED, its numbers are not reported: %s", job, reason)
+    for job, failed in jobs_df.loc[jobs_df["failed"].map(bool), ["job", "failed"]].itertuples(index=False):
+        log.error("%s: %d video(s) FAILED, its numbers are not reported: %s", job, len(failed),
+                  "; ".join(f"{v}: {r}" for v, r in list(failed.items())[:3]))
     incomplete = jobs_df.loc[~jobs_df["complete"], "job"].tolist()
     if incomplete:
         log.warning("%d of %d job(s) under %s are incomplete, e.g. %s", len(incomplete), len(jobs_df), root,

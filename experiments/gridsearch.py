@@ -138,7 +138,8 @@ def grid_jobs(collection: Collection) -> pd.DataFrame:
     jobs = collection.jobs
     if not all(a in jobs for a in ("i", "c", "d")):
         return jobs.iloc[:0]
-    return jobs[jobs[["i", "c", "d"]].notna().all(axis=1) & jobs["refused"].isna()]
+    failed = jobs["failed"].map(bool).astype(bool) if "failed" in jobs else pd.Series(False, index=jobs.index)
+    return jobs[jobs[["i", "c", "d"]].notna().all(axis=1) & jobs["refused"].isna() & ~failed]  # never a failed job
 
 
 def select_all(collection: Collection, top_fraction: float = TOP_FRACTION) -> list[Selection]:

@@ -20,6 +20,7 @@ from pathlib import Path
 from experiments.collect import Collection, collect
 from experiments.store import atomic_write_bytes
 from experiments.tables import RENDERERS, Table, build_table
+from hypercon.errors import EXIT_USER_ERROR, UserError, one_line
 
 log = logging.getLogger("experiments.report")
 
@@ -105,9 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         text, written = report(args.root, args.table, args.format, args.out)
-    except (FileNotFoundError, ValueError) as exc:
-        log.error("%s", exc)
-        return 2
+    except (UserError, FileNotFoundError, ValueError) as exc:  # bad folder or option: one line, status 2
+        sys.stderr.write(f"python -m experiments.report: error: {one_line(exc)}\n")
+        return EXIT_USER_ERROR
     sys.stdout.write(text)
     for key, value in written.items():
         if key != "table":

@@ -1,17 +1,21 @@
 """One Hydra job: run a method on every video of a dataset, save outputs, evaluate, aggregate.
 
-``python run.py …`` calls :func:`run`. The steps per video are: load (dataset) → hide the holes
-(inpainting) → method → quantise to 8 bit (what is saved is what is evaluated, so ``python -m metrics``
-on the saved frames gives the same numbers) → save PNG frames + mp4 → metrics → per-video record
-(written last, atomically). Videos whose record is complete for the same config hash are skipped
-(``overwrite=true`` recomputes them). Set metrics (FID, VFID) are pooled after the last video from
-per-video feature files, so a resumed run needs no recomputation.
+``python run.py …`` calls :func:`run`. Before any work, :func:`preflight` checks what would otherwise fail
+midway (the device, writable output and cache folders) and :func:`check_run_dir` refuses a folder holding
+another config's results (``overwrite=true`` replaces them). The steps per video are: load (dataset) →
+hide the holes (inpainting) → method → quantise to 8 bit (what is saved is what is evaluated, so
+``python -m metrics`` on the saved frames gives the same numbers) → save PNG frames + mp4 (+ the inputs,
+``save_inputs``) → metrics → per-video record (written last, atomically). A video whose record is
+complete for the same config hash AND the same input digest (the frames and masks actually read) is
+skipped (``overwrite=true`` recomputes it). A video that fails on bad input is recorded as failed with its
+one-line reason and the run goes on; the run then ends with :class:`VideosFailed`. Set metrics (FID,
+VFID) are pooled after the last video from per-video feature files, so a resumed run needs no
+recomputation.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,43 +25,22 @@ import torch
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from experiments.devices import hydra_job_num, job_device
+from experiments.preflight import preflight
+from experiments.run_config import apply_method_settings, check_run_dir, result_config
 from hypercon.provenance import config_hash, device_info, git_state, package_versions
 from experiments.reference import ReferenceCache
 from baselines.common.split import check_unseen
 from experiments.store import RunStore, atomic_write_json
 from experiments.results import write_results
-from hypercon.checks import frames_from_uint8, frames_to_uint8, hide_holes
+from hypercon.checks import frames_from_uint8, frames_to_uint8, hide_holes, warn_if_constant
 from hypercon.config import instantiate_component
-from hypercon.io.digest import frames_digest
+from hypercon.errors import SettingError, UserError, find_expected_error, log_traceback_to_files, one_line
+from hypercon.io.digest import frames_digest, record_digest
 from hypercon.method import VideoMethod
 from metrics.base import EvalVideo
 from metrics.evaluate import evaluate_video
 
 log = logging.getLogger(__name__)
-
-#: keys of the resolved config that do not change results (excluded from the resume hash)
-NON_RESULT_KEYS = ("overwrite", "save_video", "save_frames", "log_level", "paths", "progress", "sweep_name")
-
-
-def result_config(cfg: DictConfig) -> dict[str, Any]:
-    """The part of the resolved config that determines results (hashed for resuming)."""
-    container = OmegaConf.to_container(cfg, resolve=True)
-    for key in NON_RESULT_KEYS:
-        container.pop(key, None)
-    for key in ("root", "data_root", "cache_dir", "mask_dir", "manifest"):  # where data lives, not what it is
-        container.get("dataset", {}).pop(key, None)
-    return _same_device_kind(container)
-
-
-def _same_device_kind(node: Any) -> Any:
-    """``cuda:1`` → ``cuda`` in every ``device`` entry: which GPU a job ran on does not change results."""
-    if isinstance(node, dict):
-        return {k: (re.sub(r"^cuda:\d+$", "cuda", v) if k == "device" and isinstance(v, str) else _same_device_kind(v))
-                for k, v in node.items()}
-    if isinstance(node, list):
-        return [_same_device_kind(v) for v in node]
-    return node
-
 
 def build_metrics(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, str]]:
     """Instantiate the configured metrics. Required metrics that cannot run raise here, before any
@@ -127,6 +110,7 @@ class LoadedVideo:
     gt: torch.Tensor | None
     meta: dict[str, Any]
     seconds: float
+    input_digest: str  # frames + masks + ground truth as read: part of the key that decides "done"
     reference: torch.Tensor | None = None  # the frame-wise output of the image model, once computed
 
 
@@ -150,18 +134,29 @@ def build_job(cfg: DictConfig, output_dir: Path) -> Job:
     return job
 
 
-def run(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
-    """Run one job; return the results dict (also written to ``output_dir/results.json``)."""
+class VideosFailed(UserError):
+    """Some videos of a run failed on bad input; the others finished (their results are kept)."""
+
+
+def run(cfg: DictConfig, output_dir: Path) -> dict[str, Any] | None:
+    """Run one job; return the results dict (also written to ``output_dir/results.json``), or None when
+    nothing was written. Raises :class:`VideosFailed` at the end when some videos failed on bad input."""
     output_dir = Path(output_dir)
+    preflight(cfg, output_dir)
     device = job_device(str(cfg.device), hydra_job_num())  # one GPU per job when a multirun sees several
     if device != str(cfg.device):
         with open_dict(cfg):
             cfg.device = device
+    apply_method_settings(cfg)
+    check_run_dir(RunStore(output_dir), cfg, config_hash(result_config(cfg)))
     torch.manual_seed(int(cfg.seed))
     job = build_job(cfg, output_dir)
     names = job.dataset.video_names()
     if not names:
-        raise ValueError(f"dataset {cfg.dataset.name!r} has no videos (check dataset.root / split / max_videos)")
+        raise SettingError(f"dataset {cfg.dataset.name!r} has no videos (check dataset.root / split / max_videos)")
+    from experiments.console import ONCE
+
+    ONCE.forget_words(names)  # "synth-000: fidelity unavailable" and "synth-001: …" are one warning
     method_provenance = job.method.provenance()
     check_unseen(method_provenance, names)  # a network trained here never evaluates a video it saw
 
@@ -178,44 +173,72 @@ def run(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
         "metric_flow": job.eval_flow.provenance() if job.eval_flow is not None else None,
         "unavailable_metrics": job.unavailable,
     }
-    atomic_write_json(output_dir / "provenance.json", provenance)
+    written = []
+
+    def write_provenance() -> None:  # with the first thing written, never on a failed start
+        if not written:
+            atomic_write_json(output_dir / "provenance.json", provenance)
+            written.append(True)
 
     from experiments.progress import progress
 
-    done, errors = [], []
+    done: list[str] = []
+    failed: dict[str, str] = {}
+    bug: BaseException | None = None
     desc = f"{job.method.name} on {cfg.dataset.name}"
     for name in progress(names, desc=desc, enabled=cfg.get("progress", None)):
-        if not cfg.overwrite and job.store.is_complete(name, job.config_hash):
-            log.info("%s: complete, skipped (overwrite=true recomputes)", name)
-            _skip_in_metrics(job.metrics, job.store.load_record(name))
-            done.append(name)
-            continue
         try:
-            run_video(job, name)
+            video = load_video(job, name)
+            if not cfg.overwrite and job.store.is_complete(name, job.config_hash, video.input_digest):
+                log.info("%s: complete, skipped (overwrite=true recomputes)", name)
+                _skip_in_metrics(job.metrics, job.store.load_record(name))
+                done.append(name)
+                continue
+            write_provenance()
+            run_video(job, video)
             done.append(name)
-        except Exception as exc:  # keep finished results: aggregate them, then re-raise
-            errors.append((name, exc))
-            break
+        except Exception as exc:
+            user_error = find_expected_error(exc)
+            failed[name] = (f"{type(exc).__name__}: {one_line(exc)}" if user_error is None else
+                            one_line(user_error) if isinstance(user_error, UserError) else
+                            f"{type(user_error).__name__}: {one_line(user_error)}")
+            write_provenance()
+            job.store.save_failed(name, job.config_hash, failed[name])
+            if user_error is None:  # a bug: stop here, keep what finished, show its traceback
+                bug = exc
+                break
+            log.error("%s: FAILED, the run goes on: %s", name, failed[name])
+            log_traceback_to_files(exc)
 
-    results = write_results(job.store, done, job.metrics, job.unavailable, provenance,
-                            complete=not errors and len(done) == len(names))
-    if errors:
-        name, exc = errors[0]
-        log.error("stopped at video %s: %s (finished videos' results are kept in %s)", name, exc, output_dir)
-        raise exc
+    results = None
+    if done or failed:
+        write_provenance()
+        results = write_results(job.store, done, job.metrics, job.unavailable, provenance,
+                                complete=not failed and len(done) == len(names), failed=failed)
+    if bug is not None:
+        log.error("stopped at video %s (finished videos' results are kept in %s)", list(failed)[-1], output_dir)
+        raise bug
+    if failed:
+        summary = "; ".join(f"{name}: {reason}" for name, reason in list(failed.items())[:3])
+        kept = f"the others' results are in {output_dir}" if len(failed) < len(names) else "no video finished"
+        raise VideosFailed(f"{len(failed)} of {len(names)} video(s) failed ({summary}"
+                           f"{'; …' if len(failed) > 3 else ''}); {kept}; "
+                           "fix the input and run the same command again (finished videos are skipped)")
     return results
 
 
-def run_video(job: Job, name: str) -> None:
-    """Load → method → save → evaluate one video; its record is written last (= "this video is done")."""
-    video = load_video(job, name)
+def run_video(job: Job, video: LoadedVideo) -> None:
+    """Method → save → evaluate one loaded video; its record is written last (= "this video is done")."""
+    name = video.name
     t0 = time.perf_counter()
     output = frames_from_uint8(frames_to_uint8(apply_method(job, video)))  # evaluate exactly what is saved
     t_method = time.perf_counter() - t0
     save_outputs(job, video, output)
     record: dict[str, Any] = {
         "video": name,
+        "status": "complete",
         "config_hash": job.config_hash,
+        "input_digest": video.input_digest,
         "method": job.method.name,
         "dataset": str(job.cfg.dataset.name),
         "task": str(job.cfg.task.name),
@@ -232,6 +255,7 @@ def run_video(job: Job, name: str) -> None:
         evaluated = evaluate_output(job, video, output)
         record["metrics"].update(evaluated["metrics"])
         record["unavailable"].update(evaluated["unavailable"])
+        record["features"] = sorted(evaluated["features"])
         self_reference = evaluated["self_reference"] + self_reference
         record["timing_s"]["metrics"] = time.perf_counter() - t0
     if self_reference:
@@ -240,6 +264,13 @@ def run_video(job: Job, name: str) -> None:
     job.store.save_record(name, record)
     log.info("%s: %d frames, method %.1fs%s", name, video.frames.shape[0], t_method,
              "".join(f", {k}={v:.4g}" for k, v in record["metrics"].items() if isinstance(v, float)))
+
+
+def input_digest(frames: torch.Tensor, known: torch.Tensor | None, gt: torch.Tensor | None) -> str:
+    """Digest of what a video's result depends on besides the config: the frames, masks and ground truth
+    as read (8-bit exact)."""
+    return record_digest({"frames": frames_digest(frames), "known": None if known is None else frames_digest(known),
+                          "gt": None if gt is None else frames_digest(gt)})
 
 
 def load_video(job: Job, name: str) -> LoadedVideo:
@@ -252,7 +283,8 @@ def load_video(job: Job, name: str) -> LoadedVideo:
     if sample.gt is not None:
         gt = frames if sample.gt is sample.frames else frames_from_uint8(frames_to_uint8(sample.gt))
     frames_in = hide_holes(frames, known) if known is not None else frames
-    return LoadedVideo(name, frames, frames_in, known, gt, dict(sample.meta), time.perf_counter() - t0)
+    return LoadedVideo(name, frames, frames_in, known, gt, dict(sample.meta), time.perf_counter() - t0,
+                       input_digest(frames, known, gt))
 
 
 def frame_wise_reference(job: Job, video: LoadedVideo) -> torch.Tensor:
@@ -264,6 +296,8 @@ def frame_wise_reference(job: Job, video: LoadedVideo) -> torch.Tensor:
             key=_reference_key(job.cfg, video.name, video.frames_in),
             compute=lambda: frames_from_uint8(frames_to_uint8(model(video.frames_in, video.known))),
         )
+        model_name = getattr(model, "name", type(model).__name__)
+        warn_if_constant(video.reference, f"the frame-wise reference of model {model_name!r} on video {video.name!r}")
     return video.reference
 
 
@@ -280,9 +314,17 @@ def save_outputs(job: Job, video: LoadedVideo, output: torch.Tensor) -> None:
 
     if job.cfg.save_frames:
         write_frames(output, job.store.frames_dir(video.name))
+    if saves_inputs(job):  # the input as evaluated: `python -m metrics --source <run>/inputs` re-evaluates
+        write_frames(video.frames, job.store.inputs_dir(video.name))
     if job.cfg.save_video:
         fps = float(video.meta.get("fps", 24) or 24)
         write_video(output, job.store.video_dir(video.name) / f"{video.name}.mp4", fps=fps)
+
+
+def saves_inputs(job: Job) -> bool:
+    """``save_inputs``: true / false, or null = only for generated data (nothing on disk to re-read)."""
+    setting = job.cfg.get("save_inputs", None)
+    return bool(getattr(job.dataset, "generated", False)) if setting is None else bool(setting)
 
 
 def evaluate_output(job: Job, video: LoadedVideo, output: torch.Tensor) -> dict[str, Any]:

@@ -4,11 +4,14 @@ Layout under the job's output directory::
 
     provenance.json                     run-level provenance (config, hash, code, packages, components)
     masks/<video>.png                   inpainting masks used (white = known)
+    inputs/<video>/frames/00000.png     the input frames as evaluated (save_inputs; default: generated data)
     videos/<video>/frames/00000.png     output frames (lossless)
     videos/<video>/<video>.mp4          the same, for viewing
     videos/<video>/features-<metric>.npz  per-video features of set metrics (FID, VFID)
     videos/<video>/metrics.json         per-video record; written LAST and atomically: its presence with
-                                        "complete": true and the run's config hash marks the video done
+                                        "complete": true, the run's config hash, the digest of the input
+                                        as read and readable feature files marks the video done; a video
+                                        that failed has "status": "failed" and its one-line "reason"
     results.json / results.csv          one row per video + aggregates (mean ± SEM) + set metrics
 
 All writes go through :func:`atomic_write_bytes` (write to a temporary file in the same folder, then
@@ -18,13 +21,17 @@ All writes go through :func:`atomic_write_bytes` (write to a temporary file in t
 from __future__ import annotations
 
 import json
+import logging
 import math
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from hypercon.io.array_cache import UNREADABLE
 from hypercon.io.atomic import atomic_write_bytes
+
+log = logging.getLogger(__name__)
 
 
 def _json_default(obj: Any) -> Any:
@@ -88,16 +95,54 @@ class RunStore:
     def mask_dir(self) -> Path:
         return self.root / "masks"
 
-    def is_complete(self, video: str, config_hash: str) -> bool:
-        """True when the video's record exists, is readable, complete, and from this config."""
+    def inputs_dir(self, video: str) -> Path:
+        return self.root / "inputs" / video / "frames"
+
+    def is_complete(self, video: str, config_hash: str, input_digest: str | None = None) -> bool:
+        """True when the video's record exists, is readable, complete, from this config and (when
+        ``input_digest`` is given) from the same input content, and its set-metric feature files read."""
         path = self.record_path(video)
         if not path.is_file():
             return False
         try:
             record = read_json(path)
         except (OSError, ValueError):
+            log.warning("%s unreadable; %s is recomputed", path, video)
             return False
-        return bool(record.get("complete")) and record.get("config_hash") == config_hash
+        if not (record.get("complete") and record.get("config_hash") == config_hash):
+            return False
+        if input_digest is not None and record.get("input_digest") != input_digest:
+            log.info("%s: the input differs from the one its record was made from; recomputed", video)
+            return False
+        for metric in record.get("features", []):
+            try:
+                self.load_features(video, metric)
+            except UNREADABLE as exc:
+                log.warning("%s unreadable (%s); %s is recomputed", self.features_path(video, metric), exc, video)
+                return False
+        return True
+
+    def previous_config(self) -> tuple[str, dict[str, Any] | None] | None:
+        """(config hash, resolved config) of the results already in this folder, or None when it holds
+        none: from ``provenance.json``, else from a per-video record (hash only)."""
+        try:
+            provenance = read_json(self.root / "provenance.json")
+            return str(provenance.get("config_hash")), provenance.get("config")
+        except (OSError, ValueError):
+            pass
+        for path in sorted(self.root.glob("videos/*/metrics.json")):
+            try:
+                record = read_json(path)
+            except (OSError, ValueError):
+                continue
+            if record.get("config_hash"):
+                return str(record["config_hash"]), None
+        return None
+
+    def save_failed(self, video: str, config_hash: str, reason: str) -> None:
+        """Record that ``video`` failed (not complete: a later run retries it)."""
+        self.save_record(video, {"video": video, "status": "failed", "complete": False,
+                                 "config_hash": config_hash, "reason": reason})
 
     def save_record(self, video: str, record: dict[str, Any]) -> None:
         atomic_write_json(self.record_path(video), record)

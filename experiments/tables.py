@@ -61,7 +61,7 @@ def missing_paper_rows(table: str, present: set[str]) -> list[str]:
 
 @dataclass
 class Cell:
-    status: str  # value | unavailable | not_computed | self_reference | refused
+    status: str  # value | unavailable | not_computed | self_reference | refused | failed
     mean: float | None = None
     sem: float | None = None
     n: int | None = None
@@ -116,6 +116,8 @@ def metric_cell(job: pd.Series, key: str, spec: MetricKey) -> Cell:
     """The cell of ``key`` (reported as ``spec`` says) for one job."""
     if isinstance(job.get("refused"), str):
         return Cell("refused", reason=job["refused"], text="refused")
+    if job.get("failed"):
+        return Cell("failed", reason="; ".join(f"{v}: {r}" for v, r in job["failed"].items()), text="failed")
     unavailable = job.get("unavailable") or {}
     if spec.metric in (job.get("self_reference") or ()):
         return Cell("self_reference", text="–")
@@ -177,7 +179,7 @@ def build_table(collection: Collection, spec: TableSpec | str, jobs: pd.DataFram
         blocks.append((str(dataset), [rows[k] for k in sorted(rows, key=lambda label: (ranks[label], label))]))
 
     keys = [k for k in keys
-            if any(c.status in ("value", "unavailable") for _, rows in blocks for r in rows for (g, kk), c in r.cells.items()
+            if any(c.status in ("value", "unavailable", "failed") for _, rows in blocks for r in rows for (g, kk), c in r.cells.items()
                    if kk == k)]
     for _, rows in blocks:
         mark_best(rows, {k: collection.spec(k) for k in keys}, groups)
@@ -210,7 +212,14 @@ def unavailable_notes(blocks: list[tuple[str, list[Row]]], specs: dict[str, Metr
                 if c.status == "unavailable" and key in specs:
                     reasons.setdefault(specs[key].metric, c.reason)
     return [f"unavailable: {_shorten(reason if reason.startswith(metric + ':') else f'{metric}: {reason}')}"
-            for metric, reason in reasons.items()]
+            for metric, reason in ((m, first_line(r)) for m, r in reasons.items())]
+
+
+def first_line(reason: str) -> str:
+    """The first line of a reason (a missing-weights message goes on with where to put the file; the
+    run's log and ``python -m hypercon.weights status`` have the rest)."""
+    lines = [line.strip() for line in str(reason).splitlines() if line.strip()]
+    return lines[0] if lines else ""
 
 
 def _shorten(text: str, limit: int = 300) -> str:
@@ -243,6 +252,12 @@ def _table_notes(collection, jobs, blocks, keys, spec) -> list[str]:
         notes += missing_paper_rows(table_name, {r.label for _, rows in blocks for r in rows})
     refused = jobs.loc[jobs["refused"].map(lambda r: isinstance(r, str)), ["job", "refused"]]
     notes += [f"REFUSED: {job}: {reason}" for job, reason in refused.itertuples(index=False)]
+    if "failed" in jobs:
+        for job, failed in jobs.loc[jobs["failed"].map(bool), ["job", "failed"]].itertuples(index=False):
+            video, reason = next(iter(failed.items()))
+            more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
+            notes.append(f"FAILED: {job}: {len(failed)} video(s) failed, so no number is shown: "
+                         f"{video}: {_shorten(first_line(reason), 200)}{more}")
     incomplete = jobs.loc[~jobs["complete"].astype(bool), "job"].tolist()
     if incomplete:
         notes.append(f"INCOMPLETE: {len(incomplete)} job(s) did not finish, e.g. {incomplete[0]}")

@@ -316,6 +316,8 @@ class RunSchema:
     overwrite: bool = MISSING
     save_frames: bool = MISSING
     save_video: bool = MISSING
+    save_inputs: Optional[bool] = MISSING  # null: only for generated data
+    method_settings: dict[str, Any] = MISSING  # {method name: {option: value}} merged into method
     progress: Optional[bool] = MISSING
     sweep_name: str = MISSING
     log_level: str = MISSING

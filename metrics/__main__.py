@@ -2,11 +2,12 @@
 
 import sys
 
+from hypercon.errors import EXIT_USER_ERROR, UserError, one_line
 from metrics.cli import main
 
 if __name__ == "__main__":
     try:
         main()
-    except (FileNotFoundError, NotADirectoryError, ValueError) as exc:
-        sys.stderr.write(f"python -m metrics: error: {exc}\n")
-        sys.exit(2)
+    except (UserError, OSError, ValueError) as exc:  # bad input, a path that cannot be read or written
+        sys.stderr.write(f"python -m metrics: error: {one_line(exc)}\n")
+        sys.exit(EXIT_USER_ERROR)

@@ -14,6 +14,7 @@ from hydra import compose, initialize_config_dir
 import experiments.hydra_setup  # noqa: F401
 from experiments.runner import run
 from experiments.store import read_json
+from hypercon.errors import SettingError
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = ["dataset.num_videos=2", "dataset.num_frames=5", "dataset.height=64", "dataset.width=96", "save_video=false"]
@@ -54,8 +55,11 @@ def test_rerun_skips_complete_videos_and_overwrite_recomputes(tmp_path):
     stamp = record.stat().st_mtime_ns
     run(cfg, out)
     assert record.stat().st_mtime_ns == stamp
-    # a different config hash does not count as complete
-    run(cfg_for(tmp_path, "method=framewise", "metrics=none", "model=flicker"), out)
+    # another config's results are refused without overwrite=true (issue 11, item 5), replaced with it
+    with pytest.raises(SettingError, match="holds the results of another config.*model"):
+        run(cfg_for(tmp_path, "method=framewise", "metrics=none", "model=flicker"), out)
+    assert record.stat().st_mtime_ns == stamp
+    run(cfg_for(tmp_path, "method=framewise", "metrics=none", "model=flicker", "overwrite=true"), out)
     assert record.stat().st_mtime_ns != stamp
     stamp = record.stat().st_mtime_ns
     run(cfg_for(tmp_path, "method=framewise", "metrics=none", "model=flicker", "overwrite=true"), out)
@@ -96,7 +100,9 @@ def test_bad_frame_stops_with_file_name_and_keeps_finished_results(tmp_path):
     results = read_json(out / "results.json")
     assert not results["complete"] and [r["video"] for r in results["videos"]] == ["a-good"]
     assert (out / "videos" / "a-good" / "metrics.json").is_file()
-    assert not (out / "videos" / "b-bad" / "metrics.json").exists()
+    failed = read_json(out / "videos" / "b-bad" / "metrics.json")  # recorded as failed, never as complete
+    assert failed["status"] == "failed" and not failed["complete"] and "00002.png" in failed["reason"]
+    assert list(results["failed"]) == ["b-bad"]
 
 
 def test_missing_weights_stop_before_any_work(tmp_path, monkeypatch):

@@ -203,7 +203,7 @@ def test_download_fails_fast_without_network(env, monkeypatch):
     monkeypatch.setattr(dl.urllib.request, "urlopen", refuse)
     with pytest.raises(dl.DownloadError, match="no internet"):
         dl.download_weights(["net"], env.wdir)
-    assert cli_main(["download", "net", "--weights-dir", str(env.wdir)]) == 1
+    assert cli_main(["download", "net", "--weights-dir", str(env.wdir)]) == 2  # an expected error: one line, exit status 2
     env.register("manual", file="m.pth", download="manual")
     with pytest.raises(dl.DownloadError, match="cannot be downloaded automatically"):
         dl.download_weights(["manual"], env.wdir)

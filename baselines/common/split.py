@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from hypercon.errors import UserError
+
 SPLIT_DIR = Path(__file__).resolve().parents[2] / "conf" / "split"
 TRAINED_ON = "trained_on"  # the key a trained-here component puts in its weights record
 
 
-class SplitViolation(ValueError):
+class SplitViolation(UserError, ValueError):
     """A network saw a sequence it must not see (a test sequence in training, or the evaluated video)."""
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import Tensor
+from hypercon.errors import InputError
 
 log = logging.getLogger(__name__)
 
@@ -33,19 +34,19 @@ def read_flo(path: str | Path) -> np.ndarray:
     path = Path(path)
     data = path.read_bytes()
     if len(data) < 12:
-        raise ValueError(f"{path}: too short for a .flo header ({len(data)} bytes, need 12)")
+        raise InputError(f"{path}: too short for a .flo header ({len(data)} bytes, need 12)")
     tag = np.frombuffer(data, dtype="<f4", count=1)[0]
     if tag != np.float32(FLO_TAG):
-        raise ValueError(
+        raise InputError(
             f"{path}: not a Middlebury .flo file: magic number {float(tag)!r} "
             f"(bytes {data[:4]!r}), expected {FLO_TAG} (b'PIEH')"
         )
     width, height = (int(v) for v in np.frombuffer(data, dtype="<i4", count=2, offset=4))
     if not (0 < width < _MAX_SIDE and 0 < height < _MAX_SIDE):
-        raise ValueError(f"{path}: implausible .flo size width={width} height={height}")
+        raise InputError(f"{path}: implausible .flo size width={width} height={height}")
     expected = 12 + 4 * 2 * width * height
     if len(data) != expected:
-        raise ValueError(
+        raise InputError(
             f"{path}: .flo of {width}x{height} needs {expected} bytes, the file has {len(data)}"
         )
     flow = np.frombuffer(data, dtype="<f4", offset=12).reshape(height, width, 2).astype(np.float32)

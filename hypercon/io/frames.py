@@ -27,6 +27,7 @@ from torch import Tensor
 
 from hypercon.io.atomic import atomic_path
 from hypercon.checks import check_frames, frames_from_uint8, frames_to_uint8
+from hypercon.errors import InputError, InputNotFound, NotAFolder, SettingError
 
 log = logging.getLogger(__name__)
 
@@ -47,24 +48,24 @@ def list_frame_files(folder: str | os.PathLike) -> list[Path]:
     """
     folder = Path(folder)
     if not folder.exists():
-        raise FileNotFoundError(f"frame folder {folder} does not exist")
+        raise InputNotFound(f"frame folder {folder} does not exist")
     if not folder.is_dir():
-        raise NotADirectoryError(f"{folder} is not a folder of frames")
+        raise NotAFolder(f"{folder} is not a folder of frames")
     files = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in FRAME_EXTENSIONS
              and not p.name.startswith(".")]
     if not files:
-        raise ValueError(f"frame folder {folder} holds no frames ({'/'.join(e[1:] for e in FRAME_EXTENSIONS)} files)")
+        raise InputError(f"frame folder {folder} holds no frames ({'/'.join(e[1:] for e in FRAME_EXTENSIONS)} files)")
     return sorted(files, key=lambda p: natural_key(p.name))
 
 
 def _open(path: Path) -> Image.Image:
     if not path.is_file():
-        raise FileNotFoundError(f"image file {path} does not exist")
+        raise InputNotFound(f"image file {path} does not exist")
     try:
         img = Image.open(path)
         img.load()
     except Exception as exc:  # PIL raises many types for truncated / corrupt files
-        raise ValueError(f"{path}: unreadable or corrupt image ({type(exc).__name__}: {exc})") from exc
+        raise InputError(f"{path}: unreadable or corrupt image ({type(exc).__name__}: {exc})") from exc
     return img
 
 
@@ -107,7 +108,7 @@ def read_image(path: str | os.PathLike) -> Tensor:
 
 def _check_same_size(path: Path, size: tuple[int, int], first: Path, first_size: tuple[int, int], what: str):
     if size != first_size:
-        raise ValueError(
+        raise InputError(
             f"{path}: {what} size {size[0]}x{size[1]} (WxH) differs from {first_size[0]}x{first_size[1]} of "
             f"{first.name} in {first.parent}: every {what} of a video must have the same size"
         )
@@ -116,10 +117,10 @@ def _check_same_size(path: Path, size: tuple[int, int], first: Path, first_size:
 def _resolve_files(source: str | os.PathLike | Sequence, max_frames: int | None) -> list[Path]:
     files = list_frame_files(source) if isinstance(source, (str, os.PathLike)) else [Path(p) for p in source]
     if not files:
-        raise ValueError("read_frames: empty list of frame files")
+        raise InputError("read_frames: empty list of frame files")
     if max_frames is not None:
         if max_frames < 1:
-            raise ValueError(f"max_frames must be >= 1 or None, got {max_frames}")
+            raise SettingError(f"max_frames must be >= 1 or None, got {max_frames}")
         files = files[:max_frames]
     return files
 
@@ -164,7 +165,7 @@ def _mask_set(img: Image.Image, threshold: int) -> np.ndarray:
 def read_mask(path: str | os.PathLike, polarity: str = "hole", threshold: int = 127) -> Tensor:
     """One mask file → ``known`` ``[1,H,W]`` float32 (1 = known). See the module docstring for polarity."""
     if polarity not in POLARITIES:
-        raise ValueError(f"mask polarity must be one of {POLARITIES}, got {polarity!r}")
+        raise SettingError(f"mask polarity must be one of {POLARITIES}, got {polarity!r}")
     marked = _mask_set(_open(Path(path)), threshold)
     known = ~marked if polarity == "hole" else marked
     return torch.from_numpy(known.astype(np.float32))[None]
@@ -179,7 +180,7 @@ def read_masks(
     Raises ValueError naming the file for corrupt files and masks of different sizes.
     """
     if polarity not in POLARITIES:
-        raise ValueError(f"mask polarity must be one of {POLARITIES}, got {polarity!r}")
+        raise SettingError(f"mask polarity must be one of {POLARITIES}, got {polarity!r}")
     files = _resolve_files(source, max_frames)
     masks = []
     for path in files:
@@ -194,7 +195,7 @@ def read_masks(
 def _atomic_save(img: Image.Image, path: Path) -> None:
     fmt = _PIL_FORMATS.get(path.suffix.lower())
     if fmt is None:
-        raise ValueError(f"{path}: unsupported image extension (use one of {', '.join(_PIL_FORMATS)})")
+        raise SettingError(f"{path}: unsupported image extension (use one of {', '.join(_PIL_FORMATS)})")
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
         img.save(fh, format=fmt, **({"quality": 95} if fmt == "JPEG" else {}))
 
@@ -214,7 +215,7 @@ def write_mask(known: Tensor, path: str | os.PathLike, polarity: str = "known") 
     ``polarity="known"`` (this project's files): white = known; ``"hole"``: white = hole.
     """
     if polarity not in POLARITIES:
-        raise ValueError(f"mask polarity must be one of {POLARITIES}, got {polarity!r}")
+        raise SettingError(f"mask polarity must be one of {POLARITIES}, got {polarity!r}")
     k = known[0] if known.ndim == 3 else known
     if k.ndim != 2:
         raise ValueError(f"write_mask: expected [1,H,W] or [H,W], got {tuple(known.shape)}")

@@ -20,6 +20,7 @@ from torch import Tensor
 
 from hypercon.io.atomic import atomic_path
 from hypercon.checks import check_frames, frames_from_uint8, frames_to_uint8
+from hypercon.errors import InputError, InputNotFound, SettingError
 
 log = logging.getLogger(__name__)
 
@@ -28,14 +29,14 @@ VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".m
 
 def _open_container(path: Path):
     if not path.is_file():
-        raise FileNotFoundError(f"video file {path} does not exist")
+        raise InputNotFound(f"video file {path} does not exist")
     try:
         container = av.open(str(path))
     except Exception as exc:
-        raise ValueError(f"{path}: cannot open video ({type(exc).__name__}: {exc})") from exc
+        raise InputError(f"{path}: cannot open video ({type(exc).__name__}: {exc})") from exc
     if not container.streams.video:
         container.close()
-        raise ValueError(f"{path}: no video stream in the file")
+        raise InputError(f"{path}: no video stream in the file")
     return container
 
 
@@ -56,7 +57,7 @@ def iter_video_frames(
     from the first decoded frame (no seeking, so frame indices are exact)."""
     path = Path(path)
     if start_frame < 0 or (max_frames is not None and max_frames < 1):
-        raise ValueError(f"video {path}: need start_frame >= 0 and max_frames >= 1, got {start_frame}, {max_frames}")
+        raise SettingError(f"video {path}: need start_frame >= 0 and max_frames >= 1, got {start_frame}, {max_frames}")
     container = _open_container(path)
     try:
         count = 0
@@ -68,7 +69,7 @@ def iter_video_frames(
             if max_frames is not None and count >= max_frames:
                 break
     except av.error.FFmpegError as exc:
-        raise ValueError(f"{path}: corrupt or undecodable video ({exc})") from exc
+        raise InputError(f"{path}: corrupt or undecodable video ({exc})") from exc
     finally:
         container.close()
 

@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 
-from hypercon.weights.manifest import WeightsError
+from hypercon.errors import EXIT_USER_ERROR, UserError, one_line
 from hypercon.weights.registry import lock_path, record_weights, weights_status
 
 
@@ -77,9 +77,9 @@ def main(argv: list[str] | None = None) -> int:
         else:
             res = record_weights(args.name, args.weights_dir, args.path, trust_pickle=args.trust_pickle)
             sys.stdout.write(f"{res.name}: {res.path} sha256 {res.sha256} -> {lock_path(args.weights_dir)}\n")
-    except WeightsError as exc:
-        sys.stderr.write(f"error: {exc}\n")
-        return 1
+    except UserError as exc:  # WeightsError and any other expected error: one line, status 2
+        sys.stderr.write(f"python -m hypercon.weights: error: {one_line(exc)}\n")
+        return EXIT_USER_ERROR
     return 0
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hypercon.errors import UserError
 
 MANIFEST_PATH = Path(__file__).resolve().parent.parent / "weights.json"
 TRAINED_DIR = Path(__file__).resolve().parent / "trained"  # package data: shipped trained-here checkpoints
@@ -26,7 +27,7 @@ ENV_MANIFEST = "HYPERCON_WEIGHTS_MANIFEST"
 ENV_LOCK = "HYPERCON_WEIGHTS_LOCK"
 
 
-class WeightsError(RuntimeError):
+class WeightsError(UserError, RuntimeError):
     """A pretrained file cannot be used (unknown name, bad manifest, refused format)."""
 
 
