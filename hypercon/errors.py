@@ -40,31 +40,25 @@ class SettingError(UserError, ValueError):
     """A config value a component rejects; names the key and the values it accepts."""
 
 
+def _chain(exc: BaseException | None):
+    """``exc`` and its causes (``__cause__``, else ``__context__``), each once."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        yield exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+
+
 def find_user_error(exc: BaseException | None) -> UserError | None:
     """``exc`` or the first :class:`UserError` among its causes (Hydra's ``instantiate`` wraps what a
     constructor raises in an ``InstantiationException``), else None."""
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        if isinstance(exc, UserError):
-            return exc
-        seen.add(id(exc))
-        exc = exc.__cause__ or exc.__context__
-    return None
+    return next((e for e in _chain(exc) if isinstance(e, UserError)), None)
 
 
 def find_expected_error(exc: BaseException | None) -> BaseException | None:
     """:func:`find_user_error`, or an ``OSError`` (a disk that is full, a folder that cannot be written, a
     file in the way: the environment, not the code) among ``exc`` and its causes; None for a bug."""
-    found = find_user_error(exc)
-    if found is not None:
-        return found
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        if isinstance(exc, OSError):
-            return exc
-        seen.add(id(exc))
-        exc = exc.__cause__ or exc.__context__
-    return None
+    return find_user_error(exc) or next((e for e in _chain(exc) if isinstance(e, OSError)), None)
 
 
 def one_line(exc: BaseException) -> str:
