@@ -14,8 +14,8 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 import hypercon.config  # noqa: F401  (registers the resolvers and the typed config schemas)
+from hypercon.provenance import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def check_own_packages() -> None:

@@ -20,8 +20,9 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from hypercon import schemas  # noqa: F401  (registers the ConfigStore entries)
+from hypercon.provenance import REPO_ROOT
 
-CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
+CONF_DIR = REPO_ROOT / "conf"
 
 
 def _dirname(override_dirname: str | None) -> str:

@@ -164,8 +164,7 @@ class _Metric(ABC):
         Raises:
             MetricUnavailable: the requested frames are missing or mis-shaped.
         """
-        choice = self.compare_with or "auto"
-        resolved = choice if choice != "auto" else ("gt" if video.gt is not None else "reference")
+        resolved = resolve_target(self.compare_with or "auto", has_gt=video.gt is not None)
         frames = video.gt if resolved == "gt" else video.reference
         if frames is None:
             raise MetricUnavailable(f"{self.name}: video {video.name!r} has no {resolved} frames to compare with")
@@ -215,15 +214,13 @@ class SetMetric(_Metric):
 def compares_with_reference(specs: Iterable[MetricKey], has_gt: bool, compare_with: str | None = None) -> bool:
     """Whether keys reported as ``specs`` compare with the frame-wise reference on a video with / without
     ground truth; ``compare_with`` is the metric's option when the specs still say ``auto``."""
-    for spec in specs:
-        target = spec.compares_with
-        if target == "auto":
-            target = compare_with or "auto"
-        if target == "auto":
-            target = "gt" if has_gt else "reference"
-        if target == "reference":
-            return True
-    return False
+    return any(resolve_target(compare_with if s.compares_with == "auto" and compare_with else s.compares_with,
+                              has_gt) == "reference" for s in specs)
+
+
+def resolve_target(compares_with: str, has_gt: bool) -> str:
+    """``auto`` → ``gt`` when the video has ground truth, else ``reference``; other values unchanged."""
+    return ("gt" if has_gt else "reference") if compares_with == "auto" else compares_with
 
 
 def key_specs(metrics: Mapping[str, Any]) -> dict[str, MetricKey]:

@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import logging
 import sys
-from pathlib import Path
 from typing import Any
 
 from baselines.common.split import Split
 from baselines.common.trainer import Trainer, TrainResult, TrainSettings
+from hypercon.config import CONF_DIR
 
 LOG = logging.getLogger(__name__)
-CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 
 
 def train_from_config(cfg: Any) -> TrainResult:

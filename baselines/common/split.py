@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from hypercon.config import CONF_DIR
+
 from hypercon.errors import UserError
 
-SPLIT_DIR = Path(__file__).resolve().parents[2] / "conf" / "split"
+SPLIT_DIR = CONF_DIR / "split"
 TRAINED_ON = "trained_on"  # the key a trained-here component puts in its weights record
 
 
