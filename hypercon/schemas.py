@@ -76,6 +76,17 @@ class DVPSchema:
 
 
 @dataclass
+class VconsSchema:
+    _target_: str
+    name: str
+    checkpoint: str  # trained | paper | a path
+    feedback: str  # uint8 | jpeg95 | float
+    weights_dir: Optional[str]
+    device: str
+    model: Any
+
+
+@dataclass
 class FramewiseSchema:
     _target_: str
     name: str
@@ -333,6 +344,7 @@ SCHEMAS: dict[str, type] = {
     "method_hypercon_schema": HyperConSchema,
     "method_framewise_schema": FramewiseSchema,
     "method_dvp_schema": DVPSchema,
+    "method_vcons_schema": VconsSchema,
     "model_kmeans_palette_schema": KMeansPaletteSchema,
     "model_stylize_schema": StylizationSchema,
     "model_identity_schema": IdentitySchema,

@@ -1,0 +1,148 @@
+"""Train Lai et al.'s vcons here: ``python -m baselines.vcons.train [train=...] key=value ...``.
+
+Configs (``conf/train/``): ``vcons_offline`` (the CPU recipe that produced the shipped checkpoint) and
+``vcons_paper`` (upstream's recipe, for a GPU host). Rerunning the same command resumes.
+
+A sample is ``batch`` clips of ``frames`` consecutive frames, each from a (sequence, task) pair drawn
+uniformly (:mod:`baselines.vcons.data`), augmented, with flows computed on the augmented inputs by the
+``flow`` estimator (upstream: FlowNet2, not available here). The first output is P_0; then
+``O_t = P_t + net(P_t, O_{t−1}.detach(), I_t, I_{t−1})`` with the LSTM state detached between frames;
+losses :mod:`baselines.vcons.losses`. The learning rate follows upstream's schedule over "epochs" of
+``epoch_steps`` steps.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from baselines.common.perceptual import PerceptualLoss
+from baselines.common.trainer import TrainParts, TrainRecipe
+from baselines.vcons.data import Augment, JitterRange, augment_clip, draw_jitter, jitter_frames
+from baselines.vcons.losses import clip_losses, upstream_lr
+from baselines.vcons.network import TransformNet
+from hypercon.flow.base import FlowEstimator
+
+LOG = logging.getLogger(__name__)
+JITTER = "jitter"
+
+
+def load_training_videos(root: str | None, sequences: Sequence[str], size: Sequence[int], tasks: Sequence[str],
+                         weights_dir: str | None, cache_dir: str | None, device: str = "cpu"
+                         ) -> list[tuple[str, str, Tensor, Tensor | None]]:
+    """``[(sequence, task, frames uint8 [T,3,H,W], processed uint8 | None (jitter))]`` for every pair.
+    Styled frames are cached in ``cache_dir`` (``vcons_train/<style>/<w>x<h>/<sequence>.npy``)."""
+    from datasets.davis import DAVISDataset
+    from hypercon.io.array_cache import ArrayCache
+
+    dataset = DAVISDataset(root, year=2016, split="val", sequences=list(sequences), size=list(size), masks="none")
+    cache = ArrayCache(cache_dir) if cache_dir else None
+    models: dict[str, Any] = {}
+    out = []
+    for name in sequences:
+        frames = (dataset.load(name).frames * 255).round().to(torch.uint8)
+        for task in tasks:
+            if task == JITTER:
+                out.append((name, task, frames, None))
+                continue
+            style = task.removeprefix("style:")
+
+            def stylise() -> np.ndarray:
+                from hypercon.models.fst_engstrom import EngstromStyle
+
+                if style not in models:
+                    models[style] = EngstromStyle(style, weights_dir=weights_dir, device=device)
+                return (models[style](frames.float() / 255) * 255).round().to(torch.uint8).numpy()
+
+            key = f"vcons_train/{style}/{size[0]}x{size[1]}/{name}"
+            styled = cache.get_or_compute(key, stylise) if cache else stylise()
+            out.append((name, task, frames, torch.from_numpy(np.asarray(styled))))
+        LOG.info("vcons data: %s (%d frames) x %s", name, frames.shape[0], ", ".join(tasks))
+    return out
+
+
+class VconsRecipe(TrainRecipe):
+    """See the module docstring; options are ``conf/train/vcons_*.yaml``'s ``recipe`` keys."""
+
+    export = ("net",)
+
+    def __init__(self, perceptual: PerceptualLoss, flow: FlowEstimator, root: str | None, sequences: Sequence[str],
+                 size: Sequence[int] = (416, 240), tasks: Sequence[str] = ("style:wave", "style:wreck", JITTER),
+                 frames: int = 11, batch: int = 4, crop: int = 192, scale_min: float = 0.5, scale_max: float = 2.0,
+                 nf: int = 32, blocks: int = 5, norm: str = "IN", lr: float = 1e-4, epoch_steps: int = 1000,
+                 lr_offset: int = 20, lr_step: int = 20, lr_drop: float = 0.5, lr_min: float = 1e-5,
+                 w_st: float = 100.0, w_lt: float = 100.0, w_vgg: float = 10.0, alpha: float = 50.0,
+                 jitter: dict | None = None, weights_dir: str | None = None, cache_dir: str | None = None) -> None:
+        self.perceptual, self.flow = perceptual, flow
+        self.network = {"nf": nf, "blocks": blocks, "norm": norm}
+        self.frames, self.batch = int(frames), int(batch)
+        self.augment = Augment(int(crop), float(scale_min), float(scale_max))
+        self.jitter = JitterRange(**(jitter or {}))
+        self.lr, self.schedule = float(lr), dict(epoch_steps=int(epoch_steps), offset=int(lr_offset),
+                                                 step=int(lr_step), drop=float(lr_drop), floor=float(lr_min))
+        self.weights = dict(w_st=float(w_st), w_lt=float(w_lt), w_vgg=float(w_vgg), alpha=float(alpha))
+        self.videos = load_training_videos(root, sequences, size, tasks, weights_dir, cache_dir)
+        self.videos = [v for v in self.videos if v[2].shape[0] >= self.frames]
+        if not self.videos:
+            raise ValueError(f"vcons training: no sequence has {self.frames} frames")
+        self.trained_on = tuple(dict.fromkeys(v[0] for v in self.videos))
+        self.data = {"dataset": "davis2016", "size": list(size), "tasks": list(tasks), "frames": self.frames,
+                     "crop": self.augment.crop, "scale": [self.augment.scale_min, self.augment.scale_max],
+                     "flow": flow.name, "perceptual": perceptual.name}
+
+    def lr_factor(self, step: int) -> float:
+        s = self.schedule
+        epoch = step // s["epoch_steps"] + 1
+        return upstream_lr(epoch, self.lr, s["offset"], s["step"], s["drop"], s["floor"]) / self.lr
+
+    def build(self, device: torch.device) -> TrainParts:
+        self.device = device
+        self.net = TransformNet(**self.network).to(device).train()
+        self.perceptual = self.perceptual.to(device)
+        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=self.lr, betas=(0.9, 0.999))
+        schedule = torch.optim.lr_scheduler.LambdaLR(self.optimizer, self.lr_factor)
+        return TrainParts({"net": self.net}, {"adam": self.optimizer}, {"lr": schedule})
+
+    def sample(self, generator: torch.Generator) -> dict[str, Tensor]:
+        inputs, processed = [], []
+        for _ in range(self.batch):
+            name, task, frames, styled = self.videos[int(torch.randint(len(self.videos), (1,), generator=generator))]
+            start = int(torch.randint(frames.shape[0] - self.frames + 1, (1,), generator=generator))
+            clip = frames[start : start + self.frames]
+            if styled is None:
+                i_clip, = augment_clip([clip], self.augment, generator)
+                p_clip = jitter_frames(i_clip, *draw_jitter(self.frames, self.jitter, generator))
+            else:
+                i_clip, p_clip = augment_clip([clip, styled[start : start + self.frames]], self.augment, generator)
+            inputs.append(i_clip)
+            processed.append(p_clip)
+        return {"inputs": torch.stack(inputs, 1), "processed": torch.stack(processed, 1)}  # [T,B,3,h,w]
+
+    def step(self, batch: dict[str, Tensor]) -> dict[str, float]:
+        inputs = [x.to(self.device) for x in batch["inputs"]]
+        processed = [x.to(self.device) for x in batch["processed"]]
+        n = len(inputs)
+        with torch.no_grad():
+            to_prev = [None] + [self.flow(inputs[t], inputs[t - 1]) for t in range(1, n)]
+            to_first = [None, None] + [self.flow(inputs[t], inputs[0]) for t in range(2, n)]
+        outputs, state = [processed[0]], None
+        for t in range(1, n):
+            x = torch.cat((processed[t], outputs[t - 1].detach(), inputs[t], inputs[t - 1]), 1)
+            residual, state = self.net(x, state)
+            state = tuple(s.detach() for s in state)
+            outputs.append(processed[t] + residual)
+        losses = clip_losses(inputs, processed, outputs, to_prev, to_first, self.perceptual, **self.weights)
+        self.optimizer.zero_grad(set_to_none=True)
+        losses["total"].backward()
+        self.optimizer.step()
+        return {k: float(v.detach()) for k, v in losses.items()}
+
+
+if __name__ == "__main__":
+    from baselines.common.cli import run_training
+
+    run_training("vcons_offline")
