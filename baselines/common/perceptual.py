@@ -16,7 +16,7 @@ flow to the input.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -192,3 +192,13 @@ def build_vgg_random(arch: str = "vgg16", taps: Sequence[str] = ("relu1_2", "rel
 def build_pixel(distance: str = "l1") -> PerceptualLoss:
     """Offline tier: the distance on pixels (``L1`` by default)."""
     return PerceptualLoss(PixelTrunk(), "pixel", "offline", distance)
+
+
+def build_with(factory: Callable[..., PerceptualLoss], **wanted: Any) -> PerceptualLoss:
+    """``factory`` (a builder of ``conf/perceptual/``, possibly a ``functools.partial``) called with those of
+    ``wanted`` (e.g. a method's own ``taps``, ``layer_weights``, ``distance``) that it accepts: a trunk
+    without layers (``pixel``) takes only the distance."""
+    import inspect
+
+    accepted = inspect.signature(getattr(factory, "func", factory)).parameters
+    return factory(**{k: v for k, v in wanted.items() if k in accepted})

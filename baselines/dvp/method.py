@@ -25,7 +25,6 @@ pixels (:func:`hypercon.checks.composite`).
 
 from __future__ import annotations
 
-import inspect
 import logging
 import time
 from typing import Any, Callable, Sequence
@@ -209,12 +208,9 @@ def _build_trunk(factory: Callable[..., Any]) -> tuple[Any, str]:
     """The perceptual loss from ``factory`` (a builder of ``conf/perceptual/``, possibly partial) with DVP's
     layers, weights and L1 where the builder takes them. Returns ``(loss, terms)``: ``terms`` says what the
     loss adds to the pixel L1, for the record."""
-    from baselines.common.perceptual import PixelTrunk
+    from baselines.common.perceptual import PixelTrunk, build_with
 
-    func = getattr(factory, "func", factory)
-    accepted = inspect.signature(func).parameters
-    wanted = {"taps": list(PERCEPTUAL_TAPS), "layer_weights": list(PERCEPTUAL_WEIGHTS), "distance": "l1"}
-    loss = factory(**{k: v for k, v in wanted.items() if k in accepted})
+    loss = build_with(factory, taps=list(PERCEPTUAL_TAPS), layer_weights=list(PERCEPTUAL_WEIGHTS), distance="l1")
     if isinstance(loss.trunk, PixelTrunk):
         log.warning("method.loss=perceptual on the trunk %r: it has no VGG layers, so the loss is the pixel L1 "
                     "alone (the same as method.loss=l1)", loss.name)

@@ -3,8 +3,10 @@
 Given the input frames I and the frame-wise output P of the model (the runner's reference), the output is
 ``O_0 = P_0`` and ``O_t = P_t + net(cat(P_t, O_{t−1}, I_t, I_{t−1}))`` for t ≥ 1, with the ConvLSTM state
 carried over the whole video (no gradient). As ``test_pretrained.py`` does, the four inputs are resized
-(bilinear) to multiples of 4 and the output back; O_t is produced frame by frame, so memory does not grow
-with the video beyond the output itself.
+(bilinear) to multiples of 4; the residual is resized back and added to P_t at its own size (upstream adds
+it to the resized P_t and resizes the sum back, which blurs P when the size is not a multiple of 4; the
+two agree at multiples of 4, e.g. 832×480). O_t is produced frame by frame, so memory does not grow with
+the video beyond the output itself.
 
 ``feedback``: what the recurrence sees as O_{t−1}. Upstream re-reads it from the JPEG it just saved, so:
 ``uint8`` (default) clips to [0,1] and rounds to 1/255; ``jpeg95`` also JPEG-codes it at quality 95
@@ -88,7 +90,7 @@ def vcons_video(net: TransformNet, source: Tensor, processed: Tensor, feedback: 
         inputs = torch.cat([_resize(x, size) for x in (p_t, previous, source[t : t + 1].to(device),
                                                         source[t - 1 : t].to(device))], dim=1)
         residual, state = net(inputs, state)
-        o_t = _resize(_resize(p_t, size) + residual, (height, width))
+        o_t = p_t + _resize(residual, (height, width))
         previous = feed_back(o_t, feedback)
         outputs.append(o_t.clamp(0, 1).to(source.device))
     return torch.cat(outputs)

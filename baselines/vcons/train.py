@@ -14,13 +14,13 @@ losses :mod:`baselines.vcons.losses`. The learning rate follows upstream's sched
 from __future__ import annotations
 
 import logging
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from baselines.common.perceptual import PerceptualLoss
+from baselines.common.perceptual import PerceptualLoss, build_with
 from baselines.common.trainer import TrainParts, TrainRecipe
 from baselines.vcons.data import Augment, JitterRange, augment_clip, draw_jitter, jitter_frames
 from baselines.vcons.losses import clip_losses, upstream_lr
@@ -70,14 +70,16 @@ class VconsRecipe(TrainRecipe):
 
     export = ("net",)
 
-    def __init__(self, perceptual: PerceptualLoss, flow: FlowEstimator, root: str | None, sequences: Sequence[str],
+    def __init__(self, perceptual: Callable[..., PerceptualLoss], flow: FlowEstimator, root: str | None, sequences: Sequence[str],
                  size: Sequence[int] = (416, 240), tasks: Sequence[str] = ("style:wave", "style:wreck", JITTER),
                  frames: int = 11, batch: int = 4, crop: int = 192, scale_min: float = 0.5, scale_max: float = 2.0,
                  nf: int = 32, blocks: int = 5, norm: str = "IN", lr: float = 1e-4, epoch_steps: int = 1000,
                  lr_offset: int = 20, lr_step: int = 20, lr_drop: float = 0.5, lr_min: float = 1e-5,
                  w_st: float = 100.0, w_lt: float = 100.0, w_vgg: float = 10.0, alpha: float = 50.0,
+                 perceptual_taps: Sequence[str] = ("relu4_3",), perceptual_distance: str = "l1",
                  jitter: dict | None = None, weights_dir: str | None = None, cache_dir: str | None = None) -> None:
-        self.perceptual, self.flow = perceptual, flow
+        self.perceptual = build_with(perceptual, taps=list(perceptual_taps), distance=perceptual_distance)
+        self.flow = flow
         self.network = {"nf": nf, "blocks": blocks, "norm": norm}
         self.frames, self.batch = int(frames), int(batch)
         self.augment = Augment(int(crop), float(scale_min), float(scale_max))
@@ -92,7 +94,8 @@ class VconsRecipe(TrainRecipe):
         self.trained_on = tuple(dict.fromkeys(v[0] for v in self.videos))
         self.data = {"dataset": "davis2016", "size": list(size), "tasks": list(tasks), "frames": self.frames,
                      "crop": self.augment.crop, "scale": [self.augment.scale_min, self.augment.scale_max],
-                     "flow": flow.name, "perceptual": perceptual.name}
+                     "flow": flow.name, "perceptual": self.perceptual.name,
+                     "perceptual_options": self.perceptual.options()}
 
     def lr_factor(self, step: int) -> float:
         s = self.schedule
