@@ -36,6 +36,12 @@ def test_bench_flow_runs(shared_dir):
     assert "dis_ultrafast" in out
 
 
-@pytest.mark.parametrize("script", ["bench_hypercon.py", "bench_metrics.py", "bench_flow.py"])
+def test_bench_baselines_runs():
+    out = _run("bench_baselines.py", "--model", "flicker", "--size", "48x32", "--frames", "3", "--repeat", "1",
+               "--dvp-size", "32x32", "--dvp-frames", "2", "--dvp-epochs", "1")
+    assert "frame-wise + vcons" in out and "DVP (1 epochs" in out
+
+
+@pytest.mark.parametrize("script", ["bench_hypercon.py", "bench_metrics.py", "bench_flow.py", "bench_baselines.py"])
 def test_bench_help(script):
     assert "usage" in _run(script, "--help").lower()
