@@ -47,7 +47,7 @@ def header(spec: MetricKey, flow: str | None = None) -> str:
     label = spec.label
     if flow and spec.compares_with == "source":
         label = label.replace("E_warp", f"E_warp({flow})")
-    return f"{label} {'↑' if spec.higher_is_better else '↓'}"
+    return f"{label} {spec.direction()}"
 
 
 def missing_paper_rows(table: str, present: set[str]) -> list[str]:
@@ -191,16 +191,17 @@ def build_table(collection: Collection, spec: TableSpec | str, jobs: pd.DataFram
 
 
 def mark_best(rows: list[Row], specs: dict[str, MetricKey], groups: list[Any]) -> None:
-    """Bold the best finite value per (column group, key) among ``rows``, in each key's direction."""
+    """Bold the best finite value per (column group, key) among ``rows``, in each key's direction (or closest
+    to its ideal: :meth:`metrics.base.MetricKey.badness`)."""
     for group in groups:
         for key, spec in specs.items():
             cells = [r.cells[(group, key)] for r in rows if (group, key) in r.cells]
-            values = [c.mean for c in cells if c.status == "value" and math.isfinite(c.mean)]
+            values = [spec.badness(c.mean) for c in cells if c.status == "value" and math.isfinite(c.mean)]
             if len(values) < 2:
                 continue
-            best = max(values) if spec.higher_is_better else min(values)
+            best = min(values)
             for c in cells:
-                c.bold = c.status == "value" and abs(c.mean - best) <= 1e-12 * max(1.0, abs(best))
+                c.bold = c.status == "value" and abs(spec.badness(c.mean) - best) <= 1e-12 * max(1.0, abs(best))
 
 
 def unavailable_notes(blocks: list[tuple[str, list[Row]]], specs: dict[str, MetricKey]) -> list[str]:
