@@ -26,19 +26,25 @@ TRAINED_MARK = " †"
 @dataclass(frozen=True)
 class TableSpec:
     """Layout of one of the paper's tables: its title, the paper's metric keys (the first columns; other
-    recorded keys follow them) and column grouping. Labels, formats and directions come from the metrics
-    (:class:`metrics.base.MetricKey`), rows and their labels from the methods."""
+    recorded keys follow them), column grouping and the task whose jobs it shows. Labels, formats and
+    directions come from the metrics (:class:`metrics.base.MetricKey`), rows and their labels from the methods."""
 
     title: str
     metrics: tuple[str, ...]
     column_group: str | None = None  # a job column, e.g. "style"
+    task: str = "style"  # the jobs it shows (style | inpaint)
+    auto: bool = True  # rendered by ``--table auto`` when the sweep has jobs of its task (the paper's tables)
 
 
 TABLES = {
     "table1": TableSpec("Table 1: video style transfer",
-                        ("fid", "ewarp", "cpsnr", "cssim", "fidelity_psnr", "fidelity_ssim"), column_group="style"),
+                        ("fid", "ewarp", "cpsnr", "cssim", "fidelity_psnr", "fidelity_ssim"), column_group="style",
+                        task="style"),
     "table2": TableSpec("Table 2: video inpainting",
-                        ("lpips", "vlpips", "fid", "vfid", "ewarp", "ewarp_masked", "psnr", "ssim")),
+                        ("lpips", "vlpips", "fid", "vfid", "ewarp", "ewarp_masked", "psnr", "ssim"), task="inpaint"),
+    "blind_baselines": TableSpec("Blind post-processing baselines: video style transfer (+experiment=blind_baselines)",
+                                 ("fid", "ewarp", "cpsnr", "cssim", "fidelity_psnr", "fidelity_ssim",
+                                  "saturation_ratio"), column_group="style", task="style", auto=False),
 }
 
 

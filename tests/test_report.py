@@ -215,6 +215,20 @@ def test_paper_tier_vcons_fills_its_paper_row(tmp_path):
     assert "| FST-vcons [2] |" in md and "not available: FST-vcons" not in md and "†" not in md
 
 
+def test_blind_baselines_table_bolds_the_saturation_ratio_closest_to_one(tmp_path):
+    root = tmp_path / "blind_baselines"
+    make_job(root, "framewise", method="framewise", model="fst_engstrom", videos=FW)
+    for name, tier, label, ratio in (("vcons", TRAINED_HERE, "FST-vcons (trained here)", 0.62),
+                                     ("other", "offline", "Over-saturating", 1.30)):
+        make_vcons_job(root, name, tier=tier, label=label,
+                       videos={v: {**m, "saturation_ratio": ratio} for v, m in HC.items()})
+    make_job(root, "hypercon", model="fst_engstrom", videos={v: {**m, "saturation_ratio": 0.95} for v, m in HC.items()})
+    text, written = report(root, "blind_baselines", "md")
+    assert text.startswith("**Blind post-processing baselines") and "blind_baselines.csv" in str(written["blind_baselines.csv"])
+    assert "Sat. ratio →1" in text and "**0.950 ± 0.000**" in text and "**0.620" not in text
+    assert "| FST-vcons (trained here) † [" in text and "not available" not in text  # not a paper table
+
+
 def test_paper_rows_of_landed_methods_are_known_without_their_runs():
     from baselines import PLANNED_ROWS, declared_paper_rows
     from experiments.tables import missing_paper_rows
