@@ -35,6 +35,13 @@ AXES = ("i", "c", "d", "pool")  # HyperCon's grid axes, as its grid_axes() names
 TOP_FRACTION = 0.15
 
 
+def _order(spec: MetricKey) -> str:
+    """How the criterion ranks: ``highest``, ``lowest`` or ``closest to 1``."""
+    if spec.ideal is not None:
+        return f"closest to {spec.ideal:g}"
+    return "highest" if spec.higher_is_better else "lowest"
+
+
 @dataclass
 class Selection:
     """The outcome of the selection rule for one group of settings."""
@@ -101,10 +108,10 @@ def select_setting(jobs: pd.DataFrame, top_fraction: float = TOP_FRACTION, fid_k
         from metrics.registry import declared_keys
 
         specs = declared_keys()
-    hib = specs[criterion].higher_is_better
+    spec = specs[criterion]
     ranked = jobs[jobs[criterion].map(_finite)].copy()
     excluded = jobs.loc[~jobs[criterion].map(_finite), "job"].tolist()
-    ranked["_crit"] = -ranked[criterion].astype(float) if hib else ranked[criterion].astype(float)
+    ranked["_crit"] = ranked[criterion].astype(float).map(spec.badness)
     ranked["_ewarp"] = ranked[ewarp_key].map(lambda v: float(v) if _finite(v) else math.inf)
     ranked = ranked.sort_values(["_crit", "_ewarp", *[a for a in ("i", "c", "d") if a in ranked]], kind="stable")
     k = max(1, math.ceil(top_fraction * len(ranked) - 1e-9))
@@ -117,7 +124,7 @@ def select_setting(jobs: pd.DataFrame, top_fraction: float = TOP_FRACTION, fid_k
     name = "FID" if not proxy else f"{proxy_key} (proxy for FID: {why})"
     message = (f"selected {', '.join(f'{a}={selected[a]}' for a in AXES if selected[a] is not None)} "
                f"({selected['job']}): lowest E_warp ({selected[ewarp_key]:.6g}) among the top {k} of "
-               f"{len(ranked)} settings ({top_fraction:.0%}) by {'highest' if hib else 'lowest'} {name}")
+               f"{len(ranked)} settings ({top_fraction:.0%}) by {_order(spec)} {name}")
     if proxy:
         message = f"NOTE: FID is not available, the fidelity proxy {proxy_key} stands in. " + message
     if excluded:

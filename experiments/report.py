@@ -3,6 +3,7 @@ sweep directory.
 
     python -m experiments.report outputs/sweeps/table1_style                 # auto: table1 / table2 / grid
     python -m experiments.report outputs/sweeps/gridsearch_style --table grid --format tex
+    python -m experiments.report outputs/sweeps/blind_baselines --table blind_baselines  # any TABLES name
     python -m experiments.report DIR --out reports/                         # files elsewhere
 
 Prints the table in ``--format`` and writes ``<table>.md``, ``<table>.tex`` and ``<table>.csv`` to
@@ -19,7 +20,7 @@ from pathlib import Path
 
 from experiments.collect import Collection, collect
 from experiments.store import atomic_write_bytes
-from experiments.tables import RENDERERS, Table, build_table
+from experiments.tables import RENDERERS, TABLES, Table, build_table
 from hypercon.errors import EXIT_USER_ERROR, UserError, one_line
 
 log = logging.getLogger("experiments.report")
@@ -53,15 +54,13 @@ def write_table(table: Table, out_dir: Path, stem: str) -> dict[str, Path]:
     return paths
 
 
-TABLE_TASK = {"table1": "style", "table2": "inpaint"}
-
-
 def auto_tables(collection: Collection) -> list[str]:
-    """``["grid"]`` for a grid search, else Table 1 and/or Table 2 for the tasks present."""
+    """``["grid"]`` for a grid search, else Table 1 and/or Table 2 for the tasks present (the tables with
+    ``auto`` set)."""
     if choose_table(collection) == "grid":
         return ["grid"]
     tasks = set(collection.jobs["task"])
-    return [name for name, task in TABLE_TASK.items() if task in tasks] or [choose_table(collection)]
+    return [name for name, spec in TABLES.items() if spec.auto and spec.task in tasks] or [choose_table(collection)]
 
 
 def report(root: Path | str, table: str = "auto", fmt: str = "md", out: Path | str | None = None) -> tuple[str, dict]:
@@ -69,8 +68,8 @@ def report(root: Path | str, table: str = "auto", fmt: str = "md", out: Path | s
 
     Table 1 shows only style-transfer jobs and Table 2 only inpainting jobs; ``auto`` renders the grid
     search, or each table whose task has jobs under ``root``."""
-    if table not in ("auto", "grid", *TABLE_TASK):
-        raise ValueError(f"--table must be table1, table2, grid or auto, got {table!r}")
+    if table not in ("auto", "grid", *TABLES):
+        raise ValueError(f"--table must be one of {', '.join(TABLES)}, grid or auto, got {table!r}")
     collection = collect(root)
     names = auto_tables(collection) if table == "auto" else [table]
     out_dir = Path(out) if out is not None else Path(root) / "report"
@@ -87,9 +86,9 @@ def report(root: Path | str, table: str = "auto", fmt: str = "md", out: Path | s
             written["plots"] = [p for s in selections
                                 for p in plot_grid(collection, s, out_dir / f"grid_{_slug(s.label())}")]
         else:
-            jobs = collection.jobs[collection.jobs["task"] == TABLE_TASK[name]]
+            jobs = collection.jobs[collection.jobs["task"] == TABLES[name].task]
             if jobs.empty:
-                raise ValueError(f"{root}: no {TABLE_TASK[name]} jobs for {name}")
+                raise ValueError(f"{root}: no {TABLES[name].task} jobs for {name}")
             built = build_table(collection, name, jobs=jobs)
         written.update({f"{name}.{k}": v for k, v in write_table(built, out_dir, name).items()})
         texts.append(RENDERERS[fmt](built))
@@ -99,7 +98,7 @@ def report(root: Path | str, table: str = "auto", fmt: str = "md", out: Path | s
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m experiments.report", description=__doc__.split("\n\n")[0])
     parser.add_argument("root", help="a run directory (outputs/runs/…) or a sweep directory (outputs/sweeps/…)")
-    parser.add_argument("--table", choices=["auto", "table1", "table2", "grid"], default="auto")
+    parser.add_argument("--table", choices=["auto", *TABLES, "grid"], default="auto")
     parser.add_argument("--format", choices=sorted(RENDERERS), default="md")
     parser.add_argument("--out", default=None, help="folder for the files (default: ROOT/report)")
     args = parser.parse_args(argv)

@@ -26,19 +26,25 @@ TRAINED_MARK = " †"
 @dataclass(frozen=True)
 class TableSpec:
     """Layout of one of the paper's tables: its title, the paper's metric keys (the first columns; other
-    recorded keys follow them) and column grouping. Labels, formats and directions come from the metrics
-    (:class:`metrics.base.MetricKey`), rows and their labels from the methods."""
+    recorded keys follow them), column grouping and the task whose jobs it shows. Labels, formats and
+    directions come from the metrics (:class:`metrics.base.MetricKey`), rows and their labels from the methods."""
 
     title: str
     metrics: tuple[str, ...]
     column_group: str | None = None  # a job column, e.g. "style"
+    task: str = "style"  # the jobs it shows (style | inpaint)
+    auto: bool = True  # rendered by ``--table auto`` when the sweep has jobs of its task (the paper's tables)
 
 
 TABLES = {
     "table1": TableSpec("Table 1: video style transfer",
-                        ("fid", "ewarp", "cpsnr", "cssim", "fidelity_psnr", "fidelity_ssim"), column_group="style"),
+                        ("fid", "ewarp", "cpsnr", "cssim", "fidelity_psnr", "fidelity_ssim"), column_group="style",
+                        task="style"),
     "table2": TableSpec("Table 2: video inpainting",
-                        ("lpips", "vlpips", "fid", "vfid", "ewarp", "ewarp_masked", "psnr", "ssim")),
+                        ("lpips", "vlpips", "fid", "vfid", "ewarp", "ewarp_masked", "psnr", "ssim"), task="inpaint"),
+    "blind_baselines": TableSpec("Blind post-processing baselines: video style transfer (+experiment=blind_baselines)",
+                                 ("fid", "ewarp", "cpsnr", "cssim", "fidelity_psnr", "fidelity_ssim",
+                                  "saturation_ratio"), column_group="style", task="style", auto=False),
 }
 
 
@@ -47,15 +53,19 @@ def header(spec: MetricKey, flow: str | None = None) -> str:
     label = spec.label
     if flow and spec.compares_with == "source":
         label = label.replace("E_warp", f"E_warp({flow})")
-    return f"{label} {'↑' if spec.higher_is_better else '↓'}"
+    return f"{label} {spec.direction()}"
 
 
 def missing_paper_rows(table: str, present: set[str]) -> list[str]:
-    """Notes for the paper's rows of ``table`` that this harness cannot produce yet (declared in
-    :data:`baselines.PLANNED_ROWS`)."""
-    from baselines import PLANNED_ROWS
+    """Notes for the paper's rows of ``table`` that are not among the row labels ``present``: the rows this
+    harness cannot produce yet (:data:`baselines.PLANNED_ROWS`) and the strict rows of the methods that landed
+    (:func:`baselines.declared_paper_rows`; e.g. FST-vcons needs Lai et al.'s weights). A trained-here row
+    carries :data:`TRAINED_MARK`, so it never stands for a paper row."""
+    from baselines import PLANNED_ROWS, declared_paper_rows
 
-    return [f"not available: {row.label}: {row.note}" for row in PLANNED_ROWS
+    rows = [*PLANNED_ROWS, *(row for row in declared_paper_rows() if row.strict)]
+    present = {label for label in present if not label.endswith(TRAINED_MARK)}
+    return [f"not available: {row.label}: {row.note}" for row in rows
             if row.table == table and row.label not in present]
 
 
@@ -191,16 +201,17 @@ def build_table(collection: Collection, spec: TableSpec | str, jobs: pd.DataFram
 
 
 def mark_best(rows: list[Row], specs: dict[str, MetricKey], groups: list[Any]) -> None:
-    """Bold the best finite value per (column group, key) among ``rows``, in each key's direction."""
+    """Bold the best finite value per (column group, key) among ``rows``, in each key's direction (or closest
+    to its ideal: :meth:`metrics.base.MetricKey.badness`)."""
     for group in groups:
         for key, spec in specs.items():
             cells = [r.cells[(group, key)] for r in rows if (group, key) in r.cells]
-            values = [c.mean for c in cells if c.status == "value" and math.isfinite(c.mean)]
+            values = [spec.badness(c.mean) for c in cells if c.status == "value" and math.isfinite(c.mean)]
             if len(values) < 2:
                 continue
-            best = max(values) if spec.higher_is_better else min(values)
+            best = min(values)
             for c in cells:
-                c.bold = c.status == "value" and abs(c.mean - best) <= 1e-12 * max(1.0, abs(best))
+                c.bold = c.status == "value" and abs(spec.badness(c.mean) - best) <= 1e-12 * max(1.0, abs(best))
 
 
 def unavailable_notes(blocks: list[tuple[str, list[Row]]], specs: dict[str, MetricKey]) -> list[str]:

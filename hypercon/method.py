@@ -21,11 +21,17 @@ from hypercon.component import TRAINED_HERE, Component
 
 @dataclass(frozen=True)
 class PaperRow:
-    """A row of one of the paper's tables (``table1`` style transfer, ``table2`` inpainting)."""
+    """A row of one of the paper's tables (``table1`` style transfer, ``table2`` inpainting).
+
+    ``strict`` rows need something a default run lacks (the authors' published weights): only a result
+    labelled exactly ``label`` fills them (a trained-here result is labelled otherwise and marked †), and the
+    tables say "not available: <label>: <note>" when no such result is present, even if the method ran.
+    """
 
     table: str
     label: str
     note: str = ""  # how the harness produces it, or why it cannot yet
+    strict: bool = False
 
 
 class VideoMethod(Component):

@@ -55,6 +55,17 @@ class EvalVideo:
     is_reference: bool = False
     _evaluated: Tensor | None = field(default=None, init=False, repr=False, compare=False)
 
+    def evaluated_reference(self, metric: str) -> Tensor:
+        """The frame-wise ``reference`` evaluated like the output: composited with the known pixels when a mask
+        is given (like with like), else as is. Raises :class:`MetricUnavailable` naming ``metric`` without one."""
+        if self.reference is None:
+            raise MetricUnavailable(f"{metric}: {self.name} has no frame-wise reference output")
+        if self.known is None:
+            return self.reference
+        from hypercon.checks import composite
+
+        return composite(self.reference, self.gt if self.gt is not None else self.source, self.known)
+
     def evaluated_output(self) -> Tensor:
         """The frames every metric evaluates: ``output`` composited with the known pixels when a mask is
         given (``known·G + (1−known)·output`` with G = ``gt``, else ``source``; a no-op for an already
@@ -86,6 +97,9 @@ class MetricKey:
         label: column label (``"E_warp"``, ``"PSNR vs frame-wise"``).
         fmt: number format (``".6f"``).
         higher_is_better: the direction (↑ / ↓ in tables, best-cell marking, grid-search ranking).
+        ideal: the value a perfect method scores when deviating either way is worse (the saturation ratio: 1).
+            When set it replaces the direction: the best cell is the one closest to it and the header says
+            ``→1``; ``higher_is_better`` then only names the usual failure side (below the ideal).
         compares_with: ``"nothing"`` (the output alone), ``"source"`` (the source video's motion), ``"reference"``
             (the frame-wise output of the same image model), ``"gt"`` (the ground truth) or ``"auto"`` (gt when
             present, else reference). A metric's ``compare_with`` option resolves ``auto`` in its records.
@@ -103,11 +117,25 @@ class MetricKey:
     clip_inf: bool = False
     set_metric: bool = False
     metric: str = ""
+    ideal: float | None = None
 
     def __post_init__(self) -> None:
         if self.compares_with not in COMPARES_WITH:
             raise ValueError(f"MetricKey {self.label!r}: compares_with must be one of {COMPARES_WITH}, "
                              f"got {self.compares_with!r}")
+
+    def direction(self) -> str:
+        """``"↑"``, ``"↓"`` or ``"→1"`` (towards ``ideal``), as column headers show it."""
+        if self.ideal is not None:
+            return f"→{self.ideal:g}"
+        return "↑" if self.higher_is_better else "↓"
+
+    def badness(self, value: float) -> float:
+        """How far ``value`` is from the best (lower = better): ``|value − ideal|`` when an ideal is
+        declared, else ``−value`` for higher-is-better keys and ``value`` otherwise."""
+        if self.ideal is not None:
+            return abs(value - self.ideal)
+        return -value if self.higher_is_better else value
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

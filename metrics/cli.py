@@ -177,8 +177,12 @@ def format_table(results: dict[str, Any]) -> str:
     """Per-video rows plus a ``mean ± sem`` row (tabulate, plain text)."""
     from tabulate import tabulate
 
+    from metrics.base import specs_from_provenance
+
     keys = list(results["aggregate"])
-    arrows = {k: ("↑" if results["higher_is_better"].get(k, False) else "↓") for k in keys}
+    specs = specs_from_provenance(results.get("metrics") or {})
+    arrows = {k: specs[k].direction() if k in specs else ("↑" if results["higher_is_better"].get(k) else "↓")
+              for k in keys}
     rows = [[r["video"], *[_fmt(r["metrics"][k]) if k in r["metrics"] else "n/a" for k in keys]]
             for r in results["videos"]]
 

@@ -21,7 +21,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from hypercon.checks import check_frames, composite
+from hypercon.checks import check_frames
 from metrics.base import EvalVideo, MetricKey, MetricUnavailable, VideoMetric
 from metrics.reduce import check_inf_policy, reduce_frames
 from metrics.ssim import ssim_frames
@@ -86,13 +86,7 @@ class Fidelity(_FramePairMetric):
             "fidelity_ssim": MetricKey("SSIM vs frame-wise", ".4f", True, "reference")}
 
     def _pair(self, video: EvalVideo) -> tuple[Tensor, Tensor]:
-        if video.reference is None:
-            raise MetricUnavailable(f"{self.name}: {video.name} has no frame-wise reference output")
-        reference = video.reference
-        if video.known is not None:  # compare like with like: both composited with the known pixels
-            truth = video.gt if video.gt is not None else video.source
-            reference = composite(reference, truth, video.known)
-        return video.evaluated_output(), reference
+        return video.evaluated_output(), video.evaluated_reference(self.name)
 
 
 class GroundTruthPSNRSSIM(_FramePairMetric):

@@ -15,6 +15,7 @@ METRICS: dict[str, str] = {
     "cssim": "metrics.patch_consistency.PatchConsistencySSIM",
     "fidelity": "metrics.fidelity.Fidelity",
     "gt": "metrics.fidelity.GroundTruthPSNRSSIM",
+    "saturation": "metrics.saturation.SaturationRatio",
     "lpips": "metrics.lpips.LPIPSMetric",
     "vlpips": "metrics.vlpips.VLPIPS",
     "fid": "metrics.fid.FID",

@@ -12,7 +12,8 @@ from scipy.stats import sem as scipy_sem
 from experiments.collect import collect
 from experiments.report import choose_table, main, report
 from metrics.reduce import aggregate
-from experiments.store import atomic_write_json
+from experiments.store import atomic_write_json, read_json
+from hypercon.component import TRAINED_HERE
 from experiments.tables import TABLES, build_table, render_csv, render_latex, render_markdown
 
 
@@ -124,7 +125,7 @@ def test_markdown_has_layout_notes_and_provenance(style_sweep):
     assert "unavailable: fid: weights 'fid_inception' not found" in md
     assert "hypercon (tier offline; i=2, c=5, d=1, pool=mean): model kmeans_palette (offline); interp flow_linear (offline)" in md
     assert "E_warp(dis) on source-video flow dis (offline)" in md
-    assert "not available: FST-vcons" in md
+    assert "not available: FST-vcons: needs Lai et al.'s ECCV18_blind_consistency.pth" in md  # vcons did not run
 
 
 def test_style_column_groups_and_latex(tmp_path):
@@ -178,6 +179,67 @@ def test_inpaint_table2_layout_and_missing_methods(tmp_path):
     assert table.keys == ["lpips", "fid", "ewarp", "psnr"]
     md = render_markdown(table)
     assert "not available: VINet" in md and "not available: Cxtattn-vcons" in md
+
+
+def make_vcons_job(root, name, *, tier, label, videos=HC, **kwargs):
+    """A vcons job: its method provenance as ``BlindConsistency`` records it (fake: no checkpoint is loaded)."""
+    job = make_job(root, name, model="fst_engstrom", videos=videos, **kwargs)
+    described = {"name": "vcons", "label": label, "tier": tier, "axes": {}, "is_reference": False,
+                 "needs_reference_input": True, "table_rank": 1,
+                 "options": {"checkpoint": "paper" if tier == "paper" else "trained", "feedback": "uint8"}}
+    for path in (job / "provenance.json", job / "results.json"):
+        record = read_json(path)
+        provenance = record.get("provenance", record)
+        provenance["method"] = {**provenance["method"], **described}
+        provenance["config"]["method"] = {"name": "vcons", **described["options"]}
+        atomic_write_json(path, record)
+    return job
+
+
+def _vcons_sweep(root, tier, label):
+    make_job(root, "framewise", method="framewise", model="fst_engstrom", videos=FW)
+    make_vcons_job(root, "vcons", tier=tier, label=label)
+    return render_markdown(build_table(collect(root), "table1"))
+
+
+def test_trained_here_vcons_is_marked_and_never_fills_the_paper_row(tmp_path):
+    md = _vcons_sweep(tmp_path / "trained", TRAINED_HERE, "FST-vcons (trained here)")
+    assert "| FST-vcons (trained here) † [2] |" in md
+    assert ("not available: FST-vcons: needs Lai et al.'s ECCV18_blind_consistency.pth "
+            "(method=vcons method.checkpoint=paper)") in md
+    assert "† trained-here" in md
+
+
+def test_paper_tier_vcons_fills_its_paper_row(tmp_path):
+    md = _vcons_sweep(tmp_path / "paper", "paper", "FST-vcons")
+    assert "| FST-vcons [2] |" in md and "not available: FST-vcons" not in md and "†" not in md
+
+
+def test_blind_baselines_table_bolds_the_saturation_ratio_closest_to_one(tmp_path):
+    root = tmp_path / "blind_baselines"
+    make_job(root, "framewise", method="framewise", model="fst_engstrom", videos=FW)
+    for name, tier, label, ratio in (("vcons", TRAINED_HERE, "FST-vcons (trained here)", 0.62),
+                                     ("other", "offline", "Over-saturating", 1.30)):
+        make_vcons_job(root, name, tier=tier, label=label,
+                       videos={v: {**m, "saturation_ratio": ratio} for v, m in HC.items()})
+    make_job(root, "hypercon", model="fst_engstrom", videos={v: {**m, "saturation_ratio": 0.95} for v, m in HC.items()})
+    text, written = report(root, "blind_baselines", "md")
+    assert text.startswith("**Blind post-processing baselines") and "blind_baselines.csv" in str(written["blind_baselines.csv"])
+    assert "Sat. ratio →1" in text and "**0.950 ± 0.000**" in text and "**0.620" not in text
+    assert "| FST-vcons (trained here) † [" in text and "not available" not in text  # not a paper table
+
+
+def test_paper_rows_of_landed_methods_are_known_without_their_runs():
+    from baselines import PLANNED_ROWS, declared_paper_rows
+    from experiments.tables import missing_paper_rows
+
+    strict = {(r.table, r.label) for r in declared_paper_rows() if r.strict}
+    assert {("table1", "FST-vcons"), ("table2", "Cxtattn-vcons")} <= strict
+    assert [r.label for r in PLANNED_ROWS] == ["VINet"]
+    notes = missing_paper_rows("table1", {"FST (frame-wise)", "FST-vcons (trained here) †"})
+    assert notes == ["not available: FST-vcons: needs Lai et al.'s ECCV18_blind_consistency.pth "
+                     "(method=vcons method.checkpoint=paper)"]
+    assert missing_paper_rows("table1", {"FST-vcons"}) == []
 
 
 def test_duplicate_labels_get_settings(tmp_path):

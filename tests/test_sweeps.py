@@ -150,9 +150,26 @@ def test_launcher_presets_and_experiment_axes_compose():
     assert grid.sweep_name == "gridsearch_style" and grid.method.name == "hypercon"
     assert set(grid.hydra.sweeper.params) == {"method.num_inserted", "method.window", "method.dilation"}
     t1 = _hydra_cfg("+experiment=table1_style")
-    assert t1.hydra.sweeper.params.method == "framewise,hypercon" and t1.task.name == "style"
+    assert t1.hydra.sweeper.params.method == "framewise,vcons,hypercon" and t1.task.name == "style"
     t2 = _hydra_cfg("+experiment=table2_inpaint", "model=opencv_inpaint")
     assert t2.task.name == "inpaint" and "hypercon_median" in t2.hydra.sweeper.params.method
+
+
+def test_blind_baselines_experiment_compares_five_methods_on_the_dev_test_sequences():
+    from baselines.common.split import load_split
+    from experiments.tables import TABLES
+
+    cfg = _hydra_cfg("+experiment=blind_baselines")
+    params = cfg.hydra.sweeper.params
+    assert params.method.split(",") == ["framewise", "vcons", "dvp", "dvp_irt", "hypercon"]
+    assert set(params["style"].split(",")).isdisjoint({"wave", "wreck"})  # vcons trained on these
+    assert cfg.model.name == "fst_engstrom" and cfg.task.name == "style" and cfg.dataset.name == "davis2016"
+    assert list(cfg.dataset.sequences) == list(load_split().test)  # the development split's test videos
+    assert "fid" in cfg.metrics.optional and "saturation" in cfg.metrics.names
+    for method in ("dvp", "dvp_irt"):
+        assert cfg.method_settings[method].epochs == 10 and list(cfg.method_settings[method].size) == [416, 240]
+    spec = TABLES["blind_baselines"]
+    assert spec.metrics[-1] == "saturation_ratio" and not spec.auto and spec.task == "style"
 
 
 def test_job_device_spreads_multirun_jobs_over_gpus():

@@ -125,8 +125,10 @@ class BlindConsistency(VideoMethod):
 
     name = "vcons"
     needs_reference_input = True
-    paper_rows = (PaperRow("table1", "FST-vcons", "Lai et al. 2018 with their ECCV18_blind_consistency.pth"),
-                  PaperRow("table2", "Cxtattn-vcons", "Lai et al. 2018 with their ECCV18_blind_consistency.pth"))
+    paper_rows = (PaperRow("table1", "FST-vcons", "needs Lai et al.'s ECCV18_blind_consistency.pth "
+                           "(method=vcons method.checkpoint=paper)", strict=True),
+                  PaperRow("table2", "Cxtattn-vcons", "needs Lai et al.'s ECCV18_blind_consistency.pth "
+                           "(method=vcons method.checkpoint=paper model=cxtattn)", strict=True))
 
     def __init__(self, model: ImageModel, checkpoint: str = "trained", feedback: str = "uint8",
                  weights_dir: str | None = None, device: str = "cpu") -> None:
