@@ -296,9 +296,24 @@ def test_training_is_deterministic_and_ships_a_loadable_checkpoint(tmp_path, one
 # ------------------------------------------------------------------------------------------- runs
 
 
-def test_config_defaults():
-    cfg = compose_config(["method=vcons"]).method
+def test_config_defaults_load_the_shipped_checkpoint():
+    """A fresh clone runs vcons offline: the default checkpoint is shipped, registered and verified."""
+    from baselines.common.split import load_split
+    from hypercon.weights import weights_status
+
+    cfg = compose_config(["method=vcons", "model=identity"]).method
     assert cfg.checkpoint == "trained" and cfg.feedback == "uint8"
+    method = instantiate_component(cfg)
+    record = method.weights()
+    assert method.tier == "trained-here" and record["file"].endswith("hypercon/weights/trained/vcons_offline.pt")
+    assert set(record["trained_on"]) <= set(load_split().train) and record["split"] == "davis2016_dev"
+    assert method.options()["network"] == {"nf": 32, "blocks": 5, "norm": "IN"}
+    row = next(r for r in weights_status() if r.name == "vcons_offline")
+    assert row.tier == "trained-here" and row.verified.startswith("verified") and row.found_in == "package"
+    video = make_synthetic_video(seed=5, num_frames=3, height=32, width=48)
+    processed = Flicker(strength=0.2)(video.frames)
+    out = method.run(video.frames, reference=processed)
+    assert out.shape == video.frames.shape and torch.isfinite(out).all()
 
 
 @pytest.mark.slow
