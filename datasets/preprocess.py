@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 from hypercon.errors import SettingError
+from hypercon.resize import resize_frames
 
 
 @dataclass(frozen=True)
@@ -56,11 +57,9 @@ def cover_crop_box(original: tuple[int, int], size: tuple[int, int] | None) -> C
 
 
 def _resize(x: Tensor, size_hw: tuple[int, int], mode: str) -> Tensor:
-    if tuple(x.shape[-2:]) == size_hw:
-        return x
-    if mode == "nearest":
+    if mode == "nearest" and tuple(x.shape[-2:]) != tuple(size_hw):
         return F.interpolate(x, size=size_hw, mode="nearest-exact")
-    return F.interpolate(x, size=size_hw, mode="bilinear", align_corners=False, antialias=True)
+    return x if mode == "nearest" else resize_frames(x, size_hw, antialias=True)
 
 
 def apply_crop_box(x: Tensor, box: CropBox, mode: str = "bilinear", chunk: int = 16) -> Tensor:

@@ -1,4 +1,4 @@
-"""Size adapters: flow resizing with magnitude rescaling, pad/unpad to a multiple."""
+"""Size adapters: image resizing, flow resizing with magnitude rescaling, pad/unpad to a multiple."""
 
 from __future__ import annotations
 
@@ -19,6 +19,14 @@ def resize_flow(flow: Tensor, size: tuple[int, int]) -> Tensor:
     out[:, 0] *= size[1] / w
     out[:, 1] *= size[0] / h
     return out
+
+
+def resize_frames(x: Tensor, size_hw: tuple[int, int], antialias: bool = False) -> Tensor:
+    """Bilinear resize of images ``[B,C,h,w]`` to ``size_hw=(H,W)`` (``align_corners=False``; ``antialias`` for
+    downscaling like PIL); ``x`` itself when the size already matches."""
+    if tuple(x.shape[-2:]) == tuple(size_hw):
+        return x
+    return F.interpolate(x, size=tuple(size_hw), mode="bilinear", align_corners=False, antialias=antialias)
 
 
 def pad_to_multiple(x: Tensor, multiple: int, mode: str = "replicate") -> tuple[Tensor, tuple[int, int, int, int]]:

@@ -240,6 +240,7 @@ def test_clip_losses_sum_over_frames_and_vanish_for_a_static_consistent_clip():
     assert losses["long"].item() == pytest.approx(0.2)   # t = 2, 3 against frame 0
     assert losses["perceptual"].item() == pytest.approx(0.3)
     assert upstream_lr(21) == 5e-5 and upstream_lr(100) == 1e-5
+    assert upstream_lr(19) == 1e-4 and upstream_lr(20) == 5e-5 and upstream_lr(60) == 1.25e-5  # floor(epoch/20)
 
 
 def test_augmented_flow_still_aligns_its_augmented_frames():

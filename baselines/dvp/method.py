@@ -38,7 +38,7 @@ from hypercon.checks import check_frames, composite
 from hypercon.component import Component
 from hypercon.method import VideoMethod
 from hypercon.models.base import ImageModel
-from hypercon.resize import pad_to_multiple, unpad
+from hypercon.resize import pad_to_multiple, resize_frames, unpad
 
 log = logging.getLogger(__name__)
 
@@ -147,14 +147,14 @@ class DeepVideoPrior(VideoMethod):
         height, width = frames.shape[-2:]
         source, target = frames.to(self.device), reference.to(self.device)
         if self.size is not None:
-            source, target = _resize(source, self.size[::-1]), _resize(target, self.size[::-1])
+            source, target = resize_frames(source, self.size[::-1], antialias=True), resize_frames(target, self.size[::-1], antialias=True)
         t0 = time.perf_counter()
         net = self._fit(source, target)
         out = self._predict(net, source)
         log.info("DVP: %d frames at %dx%d, %d epochs, %.1fs", frames.shape[0], source.shape[-1], source.shape[-2],
                  self.epochs, time.perf_counter() - t0)
         if self.size is not None:
-            out = _resize(out, (height, width))
+            out = resize_frames(out, (height, width), antialias=True)
         out = out.clamp(0, 1).to(frames.device)
         return composite(out, frames, known) if known is not None else out
 
@@ -196,12 +196,6 @@ def _forward(net: VCN, x: Tensor) -> Tensor:
     """``net`` on ``x`` padded (replicate) to multiples of 32, cropped back."""
     padded, pads = pad_to_multiple(x, MULTIPLE)
     return unpad(net(padded), pads)
-
-
-def _resize(x: Tensor, size_hw: tuple[int, int]) -> Tensor:
-    if tuple(x.shape[-2:]) == tuple(size_hw):
-        return x
-    return F.interpolate(x, size=tuple(size_hw), mode="bilinear", align_corners=False, antialias=True)
 
 
 def _build_trunk(factory: Callable[..., Any]) -> tuple[Any, str]:

@@ -49,14 +49,12 @@ def clip_losses(inputs: list[Tensor], processed: list[Tensor], outputs: list[Ten
     return {"short": short, "long": long_, "perceptual": percep, "total": short + long_ + percep}
 
 
-def upstream_lr(epoch: int, lr_init: float = 1e-4, offset: int = 20, step: int = 20, drop: float = 0.5,
-                floor: float = 1e-5) -> float:
-    """Upstream ``utils.learning_rate_decay`` (1-based epochs): ``lr_init`` up to ``offset``, then
-    multiplied by ``drop`` every ``step`` epochs, never below ``floor``.
+def upstream_lr(epoch: int, lr_init: float = 1e-4, step: int = 20, drop: float = 0.5, floor: float = 1e-5) -> float:
+    """Upstream ``utils.learning_rate_decay`` (1-based epochs): ``lr_init · drop^floor(epoch / step)``, never
+    below ``floor``. (Upstream's ``-lr_offset`` option is documented but unused by that function: the first
+    drop is at epoch ``step``.)
 
-    >>> [upstream_lr(e) for e in (1, 20, 21, 40, 41, 61, 81, 100)]
+    >>> [upstream_lr(e) for e in (1, 19, 20, 39, 40, 60, 80, 100)]
     [0.0001, 0.0001, 5e-05, 5e-05, 2.5e-05, 1.25e-05, 1e-05, 1e-05]
     """
-    if offset < 0 or epoch <= offset:
-        return lr_init
-    return max(floor, lr_init * drop ** ((epoch - offset - 1) // step + 1))
+    return max(floor, lr_init * drop ** max(0, epoch // step))

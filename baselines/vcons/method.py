@@ -30,7 +30,6 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from baselines.vcons.network import (MULTIPLE, TransformNet, options_from_namespace, options_from_state_dict,
@@ -38,6 +37,7 @@ from baselines.vcons.network import (MULTIPLE, TransformNet, options_from_namesp
 from hypercon.checks import check_frames, composite
 from hypercon.component import TRAINED_HERE, Component
 from hypercon.method import PaperRow, VideoMethod
+from hypercon.resize import resize_frames
 from hypercon.models.base import ImageModel
 
 log = logging.getLogger(__name__)
@@ -65,12 +65,6 @@ def feed_back(output: Tensor, mode: str) -> Tensor:
     return quantised / 255
 
 
-def _resize(x: Tensor, size_hw: tuple[int, int]) -> Tensor:
-    if tuple(x.shape[-2:]) == tuple(size_hw):
-        return x
-    return F.interpolate(x, size=tuple(size_hw), mode="bilinear", align_corners=False)
-
-
 def multiple_of(size_hw: tuple[int, int], multiple: int = MULTIPLE) -> tuple[int, int]:
     """Upstream's working size: each side rounded up to a multiple (``ceil(s / m) · m``)."""
     return tuple(-(-int(s) // multiple) * multiple for s in size_hw)  # type: ignore[return-value]
@@ -87,10 +81,10 @@ def vcons_video(net: TransformNet, source: Tensor, processed: Tensor, feedback: 
     previous, state = feed_back(processed[:1].to(device), feedback), None
     for t in range(1, source.shape[0]):
         p_t = processed[t : t + 1].to(device)
-        inputs = torch.cat([_resize(x, size) for x in (p_t, previous, source[t : t + 1].to(device),
+        inputs = torch.cat([resize_frames(x, size) for x in (p_t, previous, source[t : t + 1].to(device),
                                                         source[t - 1 : t].to(device))], dim=1)
         residual, state = net(inputs, state)
-        o_t = p_t + _resize(residual, (height, width))
+        o_t = p_t + resize_frames(residual, (height, width))
         previous = feed_back(o_t, feedback)
         outputs.append(o_t.clamp(0, 1).to(source.device))
     return torch.cat(outputs)
@@ -160,9 +154,6 @@ class BlindConsistency(VideoMethod):
 
     def components(self) -> dict[str, Component]:
         return {"model": self.model}
-
-    def weights(self) -> dict[str, Any] | None:
-        return self._weights_record
 
     def run(self, frames: Tensor, known: Tensor | None = None, reference: Tensor | None = None) -> Tensor:
         check_frames(frames, "frames")

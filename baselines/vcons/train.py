@@ -74,7 +74,7 @@ class VconsRecipe(TrainRecipe):
                  size: Sequence[int] = (416, 240), tasks: Sequence[str] = ("style:wave", "style:wreck", JITTER),
                  frames: int = 11, batch: int = 4, crop: int = 192, scale_min: float = 0.5, scale_max: float = 2.0,
                  nf: int = 32, blocks: int = 5, norm: str = "IN", lr: float = 1e-4, epoch_steps: int = 1000,
-                 lr_offset: int = 20, lr_step: int = 20, lr_drop: float = 0.5, lr_min: float = 1e-5,
+                 lr_step: int = 20, lr_drop: float = 0.5, lr_min: float = 1e-5,
                  w_st: float = 100.0, w_lt: float = 100.0, w_vgg: float = 10.0, alpha: float = 50.0,
                  perceptual_taps: Sequence[str] = ("relu4_3",), perceptual_distance: str = "l1",
                  jitter: dict | None = None, weights_dir: str | None = None, cache_dir: str | None = None) -> None:
@@ -84,8 +84,8 @@ class VconsRecipe(TrainRecipe):
         self.frames, self.batch = int(frames), int(batch)
         self.augment = Augment(int(crop), float(scale_min), float(scale_max))
         self.jitter = JitterRange(**(jitter or {}))
-        self.lr, self.schedule = float(lr), dict(epoch_steps=int(epoch_steps), offset=int(lr_offset),
-                                                 step=int(lr_step), drop=float(lr_drop), floor=float(lr_min))
+        self.lr, self.schedule = float(lr), dict(epoch_steps=int(epoch_steps), step=int(lr_step),
+                                                 drop=float(lr_drop), floor=float(lr_min))
         self.weights = dict(w_st=float(w_st), w_lt=float(w_lt), w_vgg=float(w_vgg), alpha=float(alpha))
         self.videos = load_training_videos(root, sequences, size, tasks, weights_dir, cache_dir)
         self.videos = [v for v in self.videos if v[2].shape[0] >= self.frames]
@@ -100,7 +100,7 @@ class VconsRecipe(TrainRecipe):
     def lr_factor(self, step: int) -> float:
         s = self.schedule
         epoch = step // s["epoch_steps"] + 1
-        return upstream_lr(epoch, self.lr, s["offset"], s["step"], s["drop"], s["floor"]) / self.lr
+        return upstream_lr(epoch, self.lr, s["step"], s["drop"], s["floor"]) / self.lr
 
     def build(self, device: torch.device) -> TrainParts:
         self.device = device
