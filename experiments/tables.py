@@ -45,6 +45,10 @@ TABLES = {
     "blind_baselines": TableSpec("Blind post-processing baselines: video style transfer (+experiment=blind_baselines)",
                                  ("fid", "ewarp", "cpsnr", "cssim", "fidelity_psnr", "fidelity_ssim",
                                   "saturation_ratio"), column_group="style", task="style", auto=False),
+    "cyclegan_temporal": TableSpec("CycleGAN + optical-flow temporal loss (trained here) vs HyperCon over it "
+                                   "(+experiment=cyclegan_temporal)",
+                                   ("ewarp", "ewarp_all", "cpsnr", "cssim", "fidelity_psnr", "fidelity_ssim"),
+                                   task="style", auto=False),
 }
 
 

@@ -168,6 +168,28 @@ class FastNeuralStyleSchema:
 
 
 @dataclass
+class CycleGANTemporalSchema:
+    _target_: str
+    name: str
+    variant: str  # original | temporal
+    checkpoint: Optional[str]
+    weights_dir: Optional[str]
+    batch_size: int
+    device: str
+
+
+@dataclass
+class CycleGANPretrainedSchema:
+    _target_: str
+    name: str
+    style: str  # monet | vangogh | cezanne | ukiyoe
+    weights: Optional[str]
+    weights_dir: Optional[str]
+    batch_size: int
+    device: str
+
+
+@dataclass
 class ContextualAttentionSchema:
     _target_: str
     name: str
@@ -353,6 +375,8 @@ SCHEMAS: dict[str, type] = {
     "model_fst_engstrom_schema": EngstromStyleSchema,
     "model_fst_pytorch_schema": FastNeuralStyleSchema,
     "model_cxtattn_schema": ContextualAttentionSchema,
+    "model_cyclegan_temporal_schema": CycleGANTemporalSchema,
+    "model_cyclegan_pretrained_schema": CycleGANPretrainedSchema,
     "flow_dis_schema": DISFlowSchema,
     "flow_farneback_schema": FarnebackFlowSchema,
     "flow_pwcnet_schema": PWCNetFlowSchema,

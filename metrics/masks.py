@@ -34,7 +34,7 @@ RULES = ("lai", "ruder")
 DEFAULT_OCCLUSION_RULE = "lai"
 
 
-def _sq_norm(flow: Tensor) -> Tensor:
+def squared_norm(flow: Tensor) -> Tensor:
     """``[B,2,H,W]`` → ``[B,1,H,W]`` squared magnitude ``dx² + dy²``."""
     return flow.square().sum(dim=1, keepdim=True)
 
@@ -86,9 +86,9 @@ def occlusion_mask(flow_fw: Tensor, flow_bw: Tensor, rule: str = DEFAULT_OCCLUSI
         raise ValueError(f"occlusion_mask: rule must be one of {RULES}, got {rule!r}")
     f = flow_fw.float()
     b_warped, _ = backward_warp(flow_bw.float(), f, padding="border")
-    round_trip = _sq_norm(b_warped + f)
-    tolerance = 0.01 * (_sq_norm(b_warped) + _sq_norm(f)) + 0.5
-    boundary_tolerance = 0.01 * _sq_norm(f) + 0.002
+    round_trip = squared_norm(b_warped + f)
+    tolerance = 0.01 * (squared_norm(b_warped) + squared_norm(f)) + 0.5
+    boundary_tolerance = 0.01 * squared_norm(f) + 0.002
     if rule == "lai":
         inconsistent = round_trip > tolerance
         boundary = forward_difference_energy(f) > boundary_tolerance

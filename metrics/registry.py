@@ -10,6 +10,7 @@ import importlib
 
 METRICS: dict[str, str] = {
     "ewarp": "metrics.warping_error.WarpingError",
+    "ewarp_all": "metrics.warping_error.ThesisWarpingError",
     "ewarp_masked": "metrics.warping_error.MaskedWarpingError",
     "cpsnr": "metrics.patch_consistency.PatchConsistencyPSNR",
     "cssim": "metrics.patch_consistency.PatchConsistencySSIM",

@@ -9,6 +9,11 @@ Default numerics reproduce Szeto's evaluation code (VIE, ``warp_error_computer.p
 * per pair: squared error averaged over the non-occluded pixel·channel entries (``averaging="vie"``;
   NaN when every pixel is occluded); per video: ``nanmean`` over pairs (such pairs dropped).
 
+``normalise="all"`` is the normalisation of Singh (2020, Table 4.1; the CycleGAN + temporal loss thesis):
+``E(V) = 1/(T−1) Σ_t (1/D) Σ_i O_t^i ‖V_t^i − W(V_{t−1})^i‖²`` divides each pair's masked sum by ALL
+``D = H·W·3`` entries, not by the unoccluded count, so it is smaller than the default by the share of
+occluded entries; key suffix ``_all`` (and no NaN: a fully occluded pair counts 0).
+
 ``averaging="lai"`` is Lai et al.'s original ``evaluate_WarpError.py``: per pair ``Σ/N`` with N the
 non-occluded entry count (N = H·W·3 when none, so the pair counts as 0), per video the mean over the
 T−1 pairs. ``form="l2"`` is the paper's eq. (10): squared L2 norm over the three channels per pixel,
@@ -34,6 +39,7 @@ from metrics.masks import DEFAULT_OCCLUSION_RULE
 
 AVERAGING = ("vie", "lai")
 FORMS = ("mean", "l2")
+NORMALISE = ("visible", "all")
 CHUNK = 8  # pairs per batch (bounds memory at 832×480)
 GRID_ROUNDING = "reciprocal"  # backward_warp's float rounding of sample positions for E_warp
 
@@ -88,7 +94,7 @@ def hole_flow_region(known: Tensor, flow_fw: Tensor) -> Tensor:
 
 
 def warping_error(output: Tensor, flow_fw: Tensor, occluded: Tensor, averaging: str = "vie",
-                  form: str = "mean", region: Tensor | None = None) -> Tensor:
+                  form: str = "mean", region: Tensor | None = None, normalise: str = "visible") -> Tensor:
     """Per-pair warping error ``[T-1]`` (float64).
 
     Args:
@@ -98,12 +104,14 @@ def warping_error(output: Tensor, flow_fw: Tensor, occluded: Tensor, averaging: 
         averaging: ``"vie"`` (mean over kept entries, NaN if none) or ``"lai"`` (Σ/N, 0 if none).
         form: ``"mean"`` (per entry) or ``"l2"`` (per pixel, squared L2 over channels = 3× mean).
         region: optional ``[T-1,1,H,W]`` bool; entries outside it are excluded too (masked variant).
+        normalise: ``"visible"`` (divide by the kept entries, as ``averaging`` says) or ``"all"`` (divide every
+            pair's sum by H·W·3, the thesis' E(V); ``averaging`` then does not matter).
     """
     check_frames(output, "output")
     check_flow(flow_fw, "flow_fw")
-    if averaging not in AVERAGING or form not in FORMS:
-        raise ValueError(f"warping_error: averaging must be in {AVERAGING} and form in {FORMS}, "
-                         f"got {averaging!r}, {form!r}")
+    if averaging not in AVERAGING or form not in FORMS or normalise not in NORMALISE:
+        raise ValueError(f"warping_error: averaging must be in {AVERAGING}, form in {FORMS} and normalise in "
+                         f"{NORMALISE}, got {averaging!r}, {form!r}, {normalise!r}")
     t, c, h, w = output.shape
     if flow_fw.shape != (t - 1, 2, h, w) or occluded.shape != (t - 1, 1, h, w):
         raise ValueError(f"warping_error: output {tuple(output.shape)} needs flow_fw [T-1,2,H,W] and occluded "
@@ -124,6 +132,8 @@ def warping_error(output: Tensor, flow_fw: Tensor, occluded: Tensor, averaging: 
         sums[i:j] = diff.sum(dim=(1, 2, 3)).double().cpu()
         counts[i:j] = keep.sum(dim=(1, 2, 3)).double().cpu() * c
     scale = float(c) if form == "l2" else 1.0
+    if normalise == "all":
+        return sums / (h * w * c) * scale
     if averaging == "vie":
         return sums / counts * scale  # 0/0 → NaN: no valid entry
     return sums / torch.where(counts > 0, counts, torch.full_like(counts, h * w * c)) * scale
@@ -140,29 +150,38 @@ def reduce_pairs(per_pair: Tensor, averaging: str = "vie") -> float:
 class WarpingError(VideoMetric):
     """E_warp of ``video.output`` under the source video's flow and occlusion (``video.source_motion()``).
 
-    Keys: ``ewarp`` (+ ``_lai`` / ``_l2`` for the non-default averaging / form). Lower is better.
+    Keys: ``ewarp`` (+ ``_all`` / ``_lai`` / ``_l2`` for the non-default normalise / averaging / form). Lower
+    is better. ``normalise="all"`` is the thesis' E(V) (module doc); ``metrics.names=[ewarp_all]`` computes it
+    beside the default ``ewarp``.
     ``occlusion_rule`` must match the rule the source motion was computed with (None accepts it).
     """
 
     name = "ewarp"
     base_key = "ewarp"
-    keys = {f"ewarp{a}{f}": MetricKey(f"E_warp{a}{f}", ".6f", False, "source")
-            for a in ("", "_lai") for f in ("", "_l2")}
+    keys = {f"ewarp{n}{a}{f}": MetricKey(f"E_warp{n}{a}{f}", ".6f", False, "source")
+            for n in ("", "_all") for a in ("", "_lai") for f in ("", "_l2")}
+    default_normalise = "visible"
 
     def __init__(self, occlusion_rule: str | None = DEFAULT_OCCLUSION_RULE, averaging: str = "vie", form: str = "mean",
-                 device: str = "cpu") -> None:
+                 normalise: str | None = None, device: str = "cpu") -> None:
+        normalise = normalise or self.default_normalise
         if averaging not in AVERAGING:
             raise ValueError(f"{self.name}: averaging must be one of {AVERAGING}, got {averaging!r}")
         if form not in FORMS:
             raise ValueError(f"{self.name}: form must be one of {FORMS}, got {form!r}")
+        if normalise not in NORMALISE:
+            raise ValueError(f"{self.name}: normalise must be one of {NORMALISE}, got {normalise!r}")
         self.occlusion_rule, self.averaging, self.form, self.device = occlusion_rule, averaging, form, device
-        self.key = self.base_key + ("_lai" if averaging == "lai" else "") + ("_l2" if form == "l2" else "")
+        self.normalise = normalise
+        self.key = (self.base_key + ("_all" if normalise == "all" else "") + ("_lai" if averaging == "lai" else "")
+                    + ("_l2" if form == "l2" else ""))
 
     def result_keys(self) -> list[str]:
         return [self.key]
 
     def options(self) -> dict[str, Any]:
-        return {"occlusion_rule": self.occlusion_rule, "averaging": self.averaging, "form": self.form}
+        return {"occlusion_rule": self.occlusion_rule, "averaging": self.averaging, "form": self.form,
+                "normalise": self.normalise}
 
     def _motion(self, video: EvalVideo):
         if video.source_motion is None:
@@ -184,13 +203,22 @@ class WarpingError(VideoMetric):
             raise MetricUnavailable(f"{self.name}: {video.name} has fewer than 2 frames")
         flow_fw = motion.flow_fw.to(self.device)
         region = self._region(video, flow_fw)
-        per_pair = warping_error(output, flow_fw, motion.occluded, self.averaging, self.form, region)
+        per_pair = warping_error(output, flow_fw, motion.occluded, self.averaging, self.form, region, self.normalise)
         value = reduce_pairs(per_pair, self.averaging)
         if math.isnan(value):  # every entry excluded: a number would be 0/0
             what = "hole pixels outside occlusions" if region is not None else "unoccluded pixels"
             raise MetricUnavailable(f"no {what} ({self.name}: every flow vector of {video.name} is excluded, "
                                     f"so there is nothing to average)")
         return {self.key: value}
+
+
+class ThesisWarpingError(WarpingError):
+    """The thesis' E(V) (``normalise="all"``, module doc) as its own metric name, ``ewarp_all``, so that it can
+    run beside ``ewarp``. Key ``ewarp_all`` (+ suffixes)."""
+
+    name = "ewarp_all"
+    keys = {k: spec for k, spec in WarpingError.keys.items() if k.startswith("ewarp_all")}
+    default_normalise = "all"
 
 
 class MaskedWarpingError(WarpingError):

@@ -13,6 +13,7 @@ from metrics.source_motion import SourceMotion, SourceMotionCache, compute_sourc
 from metrics.warping_error import (
     GRID_ROUNDING,
     MaskedWarpingError,
+    ThesisWarpingError,
     WarpingError,
     hole_flow_region,
     reduce_pairs,
@@ -147,6 +148,33 @@ def test_vie_and_lai_averaging_and_l2_form_golden():
     assert reduce_pairs(lai, "lai") == pytest.approx(0.125)
     l2 = warping_error(out, flow, occluded, "vie", form="l2")
     assert l2[0].item() == pytest.approx(0.75)  # per pixel: 3 channels × 0.25
+
+
+def test_thesis_normalisation_divides_by_all_entries():
+    """Singh (2020) E(V): each pair's masked sum over ALL H·W·3 entries, then the mean over the T−1 pairs."""
+    out = torch.zeros(3, 3, 2, 2)
+    out[1] = 0.5
+    flow = torch.zeros(2, 2, 2, 2)
+    occluded = torch.zeros(2, 1, 2, 2, dtype=torch.bool)
+    occluded[0, :, 0, 0] = True  # pair 0: 9 of 12 entries kept, each 0.25
+    occluded[1] = True  # pair 1: nothing kept → 0, not NaN
+    for averaging in ("vie", "lai"):
+        per_pair = warping_error(out, flow, occluded, averaging, normalise="all")
+        assert per_pair.tolist() == pytest.approx([9 * 0.25 / 12, 0.0])
+    assert warping_error(out, flow, occluded, normalise="all", form="l2")[0].item() == pytest.approx(3 * 0.1875)
+    with pytest.raises(ValueError, match="normalise"):
+        warping_error(out, flow, occluded, normalise="visible_only")
+    frames, pan_flow = _pan(t=4)
+    frames = frames + 0.05 * torch.rand(frames.shape, generator=torch.Generator().manual_seed(1))
+    occ = torch.zeros(3, 1, 24, 30, dtype=torch.bool)
+    occ[:, :, :5] = True  # the top rows excluded
+    video = _video(frames, pan_flow, occ)
+    visible = WarpingError(occlusion_rule=None).compute(video)["ewarp"]
+    thesis = WarpingError(occlusion_rule=None, normalise="all").compute(video)
+    assert list(thesis) == ["ewarp_all"] and 0 < thesis["ewarp_all"] < visible  # occluded entries count as 0
+    per_pair = warping_error(frames, pan_flow, occ, normalise="all")
+    assert thesis["ewarp_all"] == pytest.approx(float(per_pair.mean()))
+    assert ThesisWarpingError(occlusion_rule=None).compute(video) == thesis
 
 
 def test_hole_flow_region_golden():

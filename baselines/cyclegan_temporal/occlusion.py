@@ -1,0 +1,47 @@
+"""The thesis' occlusion weights c of the temporal loss (Singh 2020, §3.4; Ruder et al. 2016's test).
+
+For the pair (t−1, t) with ``ẃ`` = flow t → t−1 (on frame t's grid, the flow that warps G(x_{t−1}) onto t)
+and ``w`` = flow t−1 → t (on frame t−1's grid), ``ŵ(x) = w(x + ẃ(x))`` (bilinear, border-clamped):
+
+* disocclusion: ``c = 0`` where ``|ŵ + ẃ|² > k·(|ŵ|² + |ẃ|²) + 0.5``;
+* motion boundary: ``c = 0`` where ``|∇ú|² + |∇v́|² > 0.01·|ŵ|² + 0.002`` (``ú, v́`` the components of ẃ;
+  forward differences ``d[x] = v[x] − v[x+1]``, 0 on the last row / column, as the harness's ``lai`` rule);
+* ``c = 1`` elsewhere. Strict ``>`` in both tests.
+
+``k = 0.01`` is the standard check the thesis cites (Ruder, Sundaram et al.); the thesis prints 0.001.
+Differences from :func:`metrics.masks.occlusion_mask`: the tolerance ``k`` and the boundary threshold on
+``|ŵ|²`` (the thesis) instead of ``|ẃ|²``.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from hypercon.checks import check_flow
+from hypercon.warp import backward_warp
+from metrics.masks import forward_difference_energy, squared_norm
+
+DEFAULT_K = 0.01
+
+
+def disocclusion_weight(flow_t_to_prev: Tensor, flow_prev_to_t: Tensor, k: float = DEFAULT_K) -> Tensor:
+    """``[B,1,H,W]`` float: 0 where the forward-backward check fails (module doc), else 1."""
+    check_flow(flow_t_to_prev, "flow_t_to_prev")
+    check_flow(flow_prev_to_t, "flow_prev_to_t")
+    sampled, _ = backward_warp(flow_prev_to_t.float(), flow_t_to_prev.float(), padding="border")
+    failed = squared_norm(sampled + flow_t_to_prev) > k * (squared_norm(sampled) + squared_norm(flow_t_to_prev)) + 0.5
+    return (~failed).float()
+
+
+def motion_boundary_weight(flow_t_to_prev: Tensor, flow_prev_to_t: Tensor) -> Tensor:
+    """``[B,1,H,W]`` float: 0 on motion boundaries of ``ẃ`` (module doc), else 1."""
+    sampled, _ = backward_warp(flow_prev_to_t.float(), flow_t_to_prev.float(), padding="border")
+    boundary = forward_difference_energy(flow_t_to_prev.float()) > 0.01 * squared_norm(sampled) + 0.002
+    return (~boundary).float()
+
+
+def thesis_weights(flow_t_to_prev: Tensor, flow_prev_to_t: Tensor, k: float = DEFAULT_K) -> Tensor:
+    """``c`` ``[B,1,H,W]`` in {0, 1}: the product of both factors."""
+    return disocclusion_weight(flow_t_to_prev, flow_prev_to_t, k) * motion_boundary_weight(flow_t_to_prev,
+                                                                                           flow_prev_to_t)
