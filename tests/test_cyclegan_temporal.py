@@ -22,7 +22,7 @@ from baselines.cyclegan_temporal.data import PairVideo, draw_target, load_size
 from baselines.cyclegan_temporal.discriminator import NLayerDiscriminator, init_weights
 from baselines.cyclegan_temporal.losses import cyclegan_lr, temporal_term
 from baselines.cyclegan_temporal.model import CycleGANTemporal
-from baselines.cyclegan_temporal.occlusion import disocclusion_weight, motion_boundary_weight, thesis_weights
+from baselines.cyclegan_temporal.occlusion import thesis_factors, thesis_weights
 from baselines.cyclegan_temporal.train import CycleGANTemporalRecipe
 from datasets.synthetic import make_synthetic_video
 from hypercon.models.cyclegan import ResnetGenerator, generate, load_resnet_generator
@@ -131,11 +131,10 @@ def exact_pair():
 def test_occlusion_factors_match_numpy_on_an_exact_flow(exact_pair, k):
     ẃ, w = exact_pair.flow_bw[:1], exact_pair.flow_fw[:1]
     disocc, boundary = np_thesis_factors(ẃ[0].double().numpy(), w[0].double().numpy(), k)
-    got_d = disocclusion_weight(ẃ, w, k)[0, 0].numpy()
-    got_b = motion_boundary_weight(ẃ, w)[0, 0].numpy()
+    got_d, got_b = (f[0, 0].numpy() for f in thesis_factors(ẃ, w, k))
     assert (got_d != disocc).mean() < 1e-3 and (got_b != boundary).mean() < 1e-3  # float32 vs float64 ties
     assert 0 < disocc.mean() < 1 and 0 < boundary.mean() < 1  # both factors bite on this video
-    assert torch.equal(thesis_weights(ẃ, w, k), disocclusion_weight(ẃ, w, k) * motion_boundary_weight(ẃ, w))
+    assert torch.equal(thesis_weights(ẃ, w, k), torch.from_numpy(got_d * got_b)[None, None])
     # the exact flow is consistent wherever the pixel stays visible
     assert (got_d[~exact_pair.occluded_bw[0, 0].numpy()] == 1).mean() > 0.98
 

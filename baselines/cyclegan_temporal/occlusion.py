@@ -25,23 +25,19 @@ from metrics.masks import forward_difference_energy, squared_norm
 DEFAULT_K = 0.01
 
 
-def disocclusion_weight(flow_t_to_prev: Tensor, flow_prev_to_t: Tensor, k: float = DEFAULT_K) -> Tensor:
-    """``[B,1,H,W]`` float: 0 where the forward-backward check fails (module doc), else 1."""
+def thesis_factors(flow_t_to_prev: Tensor, flow_prev_to_t: Tensor, k: float = DEFAULT_K) -> tuple[Tensor, Tensor]:
+    """``(disocclusion, motion_boundary)`` factors ``[B,1,H,W]`` float: 0 where the test of the module doc
+    fails, else 1. ``ŵ`` is sampled once for both."""
     check_flow(flow_t_to_prev, "flow_t_to_prev")
     check_flow(flow_prev_to_t, "flow_prev_to_t")
-    sampled, _ = backward_warp(flow_prev_to_t.float(), flow_t_to_prev.float(), padding="border")
-    failed = squared_norm(sampled + flow_t_to_prev) > k * (squared_norm(sampled) + squared_norm(flow_t_to_prev)) + 0.5
-    return (~failed).float()
-
-
-def motion_boundary_weight(flow_t_to_prev: Tensor, flow_prev_to_t: Tensor) -> Tensor:
-    """``[B,1,H,W]`` float: 0 on motion boundaries of ``ẃ`` (module doc), else 1."""
-    sampled, _ = backward_warp(flow_prev_to_t.float(), flow_t_to_prev.float(), padding="border")
-    boundary = forward_difference_energy(flow_t_to_prev.float()) > 0.01 * squared_norm(sampled) + 0.002
-    return (~boundary).float()
+    back = flow_t_to_prev.float()
+    sampled, _ = backward_warp(flow_prev_to_t.float(), back, padding="border")  # ŵ
+    failed = squared_norm(sampled + back) > k * (squared_norm(sampled) + squared_norm(back)) + 0.5
+    boundary = forward_difference_energy(back) > 0.01 * squared_norm(sampled) + 0.002
+    return (~failed).float(), (~boundary).float()
 
 
 def thesis_weights(flow_t_to_prev: Tensor, flow_prev_to_t: Tensor, k: float = DEFAULT_K) -> Tensor:
-    """``c`` ``[B,1,H,W]`` in {0, 1}: the product of both factors."""
-    return disocclusion_weight(flow_t_to_prev, flow_prev_to_t, k) * motion_boundary_weight(flow_t_to_prev,
-                                                                                           flow_prev_to_t)
+    """``c`` ``[B,1,H,W]`` in {0, 1}: the product of both factors of :func:`thesis_factors`."""
+    disocclusion, boundary = thesis_factors(flow_t_to_prev, flow_prev_to_t, k)
+    return disocclusion * boundary
