@@ -318,3 +318,17 @@ def test_sweep_rule_and_scores(tmp_path):
     video = make_synthetic_video(seed=(1000, 0), num_frames=3, height=16, width=24)
     got = score(CycleGANTemporal(checkpoint=str(ckpt)), [video], [video.frames])
     assert set(got) == {"ewarp", "ewarp_all", "psnr", "ssim"} and 0 <= got["ewarp_all"] <= got["ewarp"]
+
+
+@pytest.mark.parametrize("name", ["cyclegan_temporal_offline", "cyclegan_temporal_paper"])
+def test_train_configs_span_the_thesis_schedule(name):
+    from baselines.common.cli import compose_train_config
+
+    cfg = compose_train_config(name)
+    r = cfg.recipe
+    assert cfg.steps == (r.constant_epochs + r.decay_epochs) * r.epoch_steps  # 170 epochs, LR 0 at the end
+    assert r.constant_epochs == 100 and r.decay_epochs == 70 and r.lr == 2e-4 and r.pool_size == 50
+    assert (r.alpha, r.beta, r.theta, r.k, r.gan_loss) == (1.0, 10.0, 5.0, 0.01, "lsgan")
+    assert all(s % 4 == 0 for s in r.size) and list(r.sequences) == list(cfg.split.train)
+    if name.endswith("paper"):
+        assert list(r.size) == [256, 256] and (r.ngf, r.n_blocks, r.batch) == (64, 10, 4)
