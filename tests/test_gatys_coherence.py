@@ -206,6 +206,34 @@ def test_method_trunk_is_vgg19_avg_pool_with_conv_taps():
     assert build_vgg_random("vgg19", ["conv1_1"], calibration_size=32).options()["pool"] == "max"  # default kept
 
 
+def test_vgg19_imagenet_trunk_gives_the_paper_tier(tmp_path, monkeypatch):
+    import hashlib
+    import json
+
+    import hypercon.weights.registry as reg
+    from baselines.common.perceptual import CLASSIFIER_KEYS
+
+    monkeypatch.setattr(reg, "hub_checkpoints_dir", lambda: tmp_path)
+    monkeypatch.delenv("HYPERCON_WEIGHTS", raising=False)
+    state = {f"features.{k}": torch.zeros(v.shape) for k, v in vgg_features("vgg19").state_dict().items()}
+    state["features.0.weight"] = torch.randn(state["features.0.weight"].shape)
+    state.update({k: torch.zeros(1) for k in CLASSIFIER_KEYS})
+    path = tmp_path / "vgg19-dcbb9e9d.pth"
+    torch.save(state, path)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    (tmp_path / "manifest.json").write_text(json.dumps({"entries": {"vgg19": {"file": path.name, "sha256": digest}}}))
+    monkeypatch.setenv("HYPERCON_WEIGHTS_MANIFEST", str(tmp_path / "manifest.json"))
+    from hypercon.config import compose_config
+
+    cfg = compose_config(["method=gatys_coherence", "perceptual@method.perceptual=vgg19_imagenet"],
+                         values={"paths.weights_dir": str(tmp_path), "method.steps": 1})
+    method = instantiate_component(cfg.method)
+    assert method.label() == "Gatys-enhanced (VGG19)" and method.provenance()["tier"] == "paper"
+    assert method.perceptual.weights()["sha256"] == digest
+    assert torch.equal(method.perceptual.trunk.features[0].weight, state["features.0.weight"])
+    assert isinstance(method.perceptual.trunk.features[4], nn.AvgPool2d)
+
+
 # ---------------------------------------------------------------- end to end, configs, errors
 @pytest.mark.parametrize("coherence", ["none", "mse", "enhanced", "flow", "flow_masked"])
 def test_tiny_vgg_random_run(coherence, one_thread):
@@ -244,6 +272,7 @@ def test_noise_init_is_seeded(one_thread):
 
 @pytest.mark.parametrize("key, value, error, match", [
     ("method.coherence", "optical", SettingError, "method.coherence must be one of"),
+    ("method.occlusion_rule", "ruder2", SettingError, "method.occlusion_rule must be one of"),
     ("method.flow_warp", "forward", SettingError, "method.flow_warp must be one of"),
     ("method.init", "zeros", SettingError, "method.init must be one of"),
     ("method.steps", 0, SettingError, "method.steps must be an integer"),

@@ -165,8 +165,8 @@ class GatysCoherence(VideoMethod):
 
     def label(self) -> str:
         """e.g. ``Gatys-enhanced (VGG19-random, seed 0)``, ``Gatys-flow-splat (VGG19)``."""
-        options = self.perceptual.options()
-        trunk = f"VGG19-random, seed {options['seed']}" if "seed" in options else "VGG19"
+        random = self.perceptual.name == "vgg_random"
+        trunk = f"VGG19-random, seed {self.perceptual.options()['seed']}" if random else "VGG19"
         head = LABELS[self.coherence] + (f"-{self.flow_warp}" if self.coherence == "flow" else "")
         return f"{head} ({trunk}{'' if self.init == 'content' else ', init ' + self.init})"
 
