@@ -113,7 +113,8 @@ def table(rows: list[dict], davis: list[str], cut_at: int) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--davis-root", default=None, help="DAVIS 2016 root (JPEGImages/480p/...); none: synthetic only")
+    parser.add_argument("--davis-root", default=None,
+                        help="DAVIS 2016 root (JPEGImages/480p/…); none: synthetic only")
     parser.add_argument("--sequences", type=lambda s: s.split(","), default=["camel", "goat"])
     parser.add_argument("--frames", type=int, default=24, help="first N frames of each DAVIS sequence")
     parser.add_argument("--size", type=int, nargs=2, default=[96, 54], metavar=("W", "H"))

@@ -4,6 +4,7 @@ configs, and the synthetic video with a hard cut."""
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 
@@ -207,7 +208,6 @@ def test_method_trunk_is_vgg19_avg_pool_with_conv_taps():
 
 
 def test_vgg19_imagenet_trunk_gives_the_paper_tier(tmp_path, monkeypatch):
-    import hashlib
     import json
 
     import hypercon.weights.registry as reg
@@ -257,7 +257,8 @@ def test_strong_mse_coherence_pulls_frames_together(one_thread):
     frames = make_synthetic_video(seed=1, num_frames=2, height=32, width=32).frames
     change = {}
     for coherence in ("none", "mse"):
-        out = build(**{"method.coherence": coherence, "method.coherence_weight": 1e4, "method.max_iter": 10}).run(frames)
+        method = build(**{"method.coherence": coherence, "method.coherence_weight": 1e4, "method.max_iter": 10})
+        out = method.run(frames)
         change[coherence] = float((out[1] - out[0]).square().mean())
     assert change["mse"] < 0.5 * change["none"]
 
@@ -301,7 +302,9 @@ def test_style_image_from_a_file(tmp_path):
     path = tmp_path / "style.png"
     cv2.imwrite(str(path), np.full((20, 30, 3), (0, 128, 255), np.uint8))  # BGR on disk
     method = build(**{"method.style_image": str(path)})
-    assert method.style.shape == (3, 20, 30) and torch.allclose(method.style[:, 0, 0], torch.tensor([1.0, 128 / 255, 0]))
+    assert method.style.shape == (3, 20, 30)
+    assert torch.allclose(method.style[:, 0, 0], torch.tensor([1.0, 128 / 255, 0]))  # read as RGB
+    assert method.options()["style_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def test_davis_config_composes_with_the_method(shared_dir):

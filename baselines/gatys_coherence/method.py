@@ -29,6 +29,7 @@ each output, ``scene_factor`` f(MSE(V[i], V[i−1])) (NaN at frame 0) and ``seco
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import time
@@ -62,7 +63,8 @@ LABELS = {"none": "Gatys", "mse": "Gatys-MSE", "enhanced": "Gatys-enhanced", "fl
 
 
 def load_style_image(spec: str) -> Tensor:
-    """``[3,H,W]`` float32 RGB in [0,1] from a path or ``skimage:<name>`` (:data:`datasets.synthetic.BUNDLED_IMAGES`)."""
+    """``[3,H,W]`` float32 RGB in [0,1] from a path or ``skimage:<name>``
+    (:data:`datasets.synthetic.BUNDLED_IMAGES`)."""
     from datasets.synthetic import BUNDLED_IMAGES, bundled_image
     from hypercon.io.frames import read_image
 
@@ -96,7 +98,8 @@ def optimise_image(objective: Callable[[Tensor], dict[str, Tensor]], init: Tenso
         terms["total"].backward()
         total = float(terms["total"].detach())
         if total < best["total"]:
-            best.update(total=total, image=image.detach().clone(), terms={k: float(v.detach()) for k, v in terms.items()})
+            best.update(total=total, image=image.detach().clone(),
+                        terms={k: float(v.detach()) for k, v in terms.items()})
         return terms["total"]
 
     for _ in range(steps):
@@ -127,6 +130,8 @@ class GatysCoherence(VideoMethod):
             raise TypeError(f"method.flow: expected a FlowEstimator, got {type(flow).__name__}")
         self.style_image = str(style_image)
         self.style = load_style_image(self.style_image)
+        self.style_sha256 = None if self.style_image.startswith(BUNDLED) else hashlib.sha256(
+            Path(self.style_image).expanduser().read_bytes()).hexdigest()
         self.perceptual = build_with(perceptual, arch="vgg19", taps=list(STYLE_TAPS + CONTENT_TAPS), pool="avg")
         if set(getattr(self.perceptual.trunk, "taps", ())) != set(STYLE_TAPS + CONTENT_TAPS):
             raise SettingError(f"method.perceptual: gatys_coherence needs a VGG trunk (vgg_random | vgg19_imagenet), "
@@ -147,9 +152,10 @@ class GatysCoherence(VideoMethod):
         return self.coherence == "flow_masked" or self.init == "prev_warped"
 
     def options(self) -> dict[str, Any]:
-        record = {"style_image": self.style_image, "coherence": self.coherence, "init": self.init,
-                  "steps": self.steps, "max_iter": self.max_iter, "content_weight": self.content_weight,
-                  "style_weight": self.style_weight, "coherence_weight": self.coherence_weight, "seed": self.seed, "style_taps": list(STYLE_TAPS),
+        record = {"style_image": self.style_image, "style_sha256": self.style_sha256, "coherence": self.coherence,
+                  "init": self.init, "steps": self.steps, "max_iter": self.max_iter,
+                  "content_weight": self.content_weight, "style_weight": self.style_weight,
+                  "coherence_weight": self.coherence_weight, "seed": self.seed, "style_taps": list(STYLE_TAPS),
                   "content_taps": list(CONTENT_TAPS)}
         if self.coherence == "flow":
             record.update(flow_warp=self.flow_warp, farneback=dict(SEED_FARNEBACK))
