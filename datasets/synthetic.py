@@ -227,6 +227,29 @@ def make_synthetic_video(
     )
 
 
+def splice_cut(before: SyntheticVideo, after: SyntheticVideo, cut_at: int) -> SyntheticVideo:
+    """A hard scene cut: frames ``[0, cut_at)`` of ``before``, then frames ``[cut_at, T)`` of ``after`` (same T
+    and size). Across the cut (pair ``cut_at−1 → cut_at``) no point stays visible: flow 0 and every pixel
+    occluded, both ways."""
+    num_frames = before.frames.shape[0]
+    if after.frames.shape != before.frames.shape or not 1 <= cut_at < num_frames:
+        raise SettingError(f"splice_cut: need two videos of one shape and 1 <= cut_at < {num_frames}, got "
+                           f"{tuple(before.frames.shape)}, {tuple(after.frames.shape)}, cut_at={cut_at}")
+
+    def pairs(a: Tensor, b: Tensor, across: Tensor) -> Tensor:  # per pair t -> t+1
+        return torch.cat((a[: cut_at - 1], across[None], b[cut_at:]))
+
+    blank, hidden = torch.zeros_like(before.flow_fw[0]), torch.ones_like(before.occluded_fw[0])
+    return SyntheticVideo(
+        frames=torch.cat((before.frames[:cut_at], after.frames[cut_at:])),
+        flow_fw=pairs(before.flow_fw, after.flow_fw, blank), flow_bw=pairs(before.flow_bw, after.flow_bw, blank),
+        occluded_fw=pairs(before.occluded_fw, after.occluded_fw, hidden),
+        occluded_bw=pairs(before.occluded_bw, after.occluded_bw, hidden),
+        layers=torch.cat((before.layers[:cut_at], after.layers[cut_at:])),
+        meta={"cut_at": int(cut_at), "before": before.meta, "after": after.meta},
+    )
+
+
 def mixed_samples_fw(video: SyntheticVideo) -> Tensor:
     """``[T-1,1,H,W]`` bool: pixels x of frame t whose bilinear sample of frame t+1 at ``x + flow_fw``
     touches a pixel of another layer than x's (layer edges, where warping mixes two surfaces even though
@@ -247,7 +270,8 @@ class SyntheticDataset(VideoDataset):
     """``num_videos`` procedural videos ``synth-000, synth-001, …`` (video i drawn from seed (seed, i)).
 
     ``masks="object"`` uses the sprites as holes (object removal). ``motion(name)`` gives the exact
-    flows and occlusions of a video (same frames as ``load``). Frames are rendered at ``height × width``;
+    flows and occlusions of a video (same frames as ``load``). ``cut_at`` k puts a hard scene cut before
+    frame k: from there on the frames come from another drawn scene (seed (seed, i, 1); :func:`splice_cut`). Frames are rendered at ``height × width``;
     ``**options``: the other options every dataset shares (:class:`datasets.base.VideoDataset`).
     """
 
@@ -256,11 +280,14 @@ class SyntheticDataset(VideoDataset):
     generated = True  # rendered here, not read from disk: the runner saves the inputs (save_inputs=null)
 
     def __init__(self, *, num_videos: int = 2, num_frames: int = 12, height: int = 128, width: int = 224,
-                 fps: float = 24.0, **options: Any):
+                 fps: float = 24.0, cut_at: int | None = None, **options: Any):
         super().__init__(size=None, **options)
         if int(num_videos) < 1 or int(num_frames) < 2 or int(height) < 8 or int(width) < 8:
             raise SettingError(f"dataset (synthetic): need num_videos >= 1, num_frames >= 2, height and width >= 8; "
                              f"got {num_videos}, {num_frames}, {height}, {width}")
+        if cut_at is not None and not 1 <= int(cut_at) < int(num_frames):
+            raise SettingError(f"dataset.cut_at must be null or in [1, num_frames={num_frames}), got {cut_at}")
+        self.cut_at = None if cut_at is None else int(cut_at)
         self.num_videos, self.num_frames = int(num_videos), int(num_frames)
         self.height, self.width, self.fps = int(height), int(width), float(fps)
 
@@ -275,7 +302,7 @@ class SyntheticDataset(VideoDataset):
 
     def motion(self, name: str) -> SyntheticVideo:
         """The full ground truth of video ``name``, truncated to ``max_frames``."""
-        video = _cached_video((self.seed, self._index(name)), self.num_frames, self.height, self.width)
+        video = _cached_video((self.seed, self._index(name)), self.num_frames, self.height, self.width, self.cut_at)
         t = self.num_frames if self.max_frames is None else min(self.num_frames, self.max_frames)
         return SyntheticVideo(video.frames[:t], video.flow_fw[: t - 1], video.flow_bw[: t - 1],
                               video.occluded_fw[: t - 1], video.occluded_bw[: t - 1], video.layers[:t], video.meta)
@@ -290,10 +317,15 @@ class SyntheticDataset(VideoDataset):
         return known, {"mask_source": "synthetic sprites (hole = sprite)"}
 
     def _provenance_extra(self) -> dict[str, Any]:
+        cut = {} if self.cut_at is None else {"cut_at": self.cut_at}
         return {"num_videos": self.num_videos, "num_frames": self.num_frames, "height": self.height,
-                "width": self.width, "textures": list(BUNDLED_IMAGES)}
+                "width": self.width, **cut, "textures": list(BUNDLED_IMAGES)}
 
 
 @functools.lru_cache(maxsize=2)  # load() and motion() of the same video share one rendering
-def _cached_video(seed: tuple[int, int], num_frames: int, height: int, width: int) -> SyntheticVideo:
-    return make_synthetic_video(seed, num_frames, height, width)
+def _cached_video(seed: tuple[int, int], num_frames: int, height: int, width: int,
+                  cut_at: int | None = None) -> SyntheticVideo:
+    video = make_synthetic_video(seed, num_frames, height, width)
+    if cut_at is None:
+        return video
+    return splice_cut(video, make_synthetic_video((*seed, 1), num_frames, height, width), cut_at)

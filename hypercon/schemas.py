@@ -87,6 +87,26 @@ class VconsSchema:
 
 
 @dataclass
+class GatysCoherenceSchema:
+    _target_: str
+    name: str
+    style_image: str  # a path | skimage:<name>
+    coherence: str  # none | mse | enhanced | flow | flow_masked
+    flow_warp: str  # remap | splat
+    init: str  # content | prev_warped | noise
+    steps: int
+    max_iter: int
+    content_weight: float
+    style_weight: float
+    coherence_weight: float
+    occlusion_rule: str  # lai | ruder
+    seed: int
+    device: str
+    flow: Any
+    perceptual: Any
+
+
+@dataclass
 class FramewiseSchema:
     _target_: str
     name: str
@@ -298,6 +318,7 @@ class SyntheticDatasetSchema(_DatasetSchema):
     height: int = MISSING
     width: int = MISSING
     fps: float = MISSING
+    cut_at: Optional[int] = MISSING
 
 
 @dataclass
@@ -367,6 +388,7 @@ SCHEMAS: dict[str, type] = {
     "method_framewise_schema": FramewiseSchema,
     "method_dvp_schema": DVPSchema,
     "method_vcons_schema": VconsSchema,
+    "method_gatys_coherence_schema": GatysCoherenceSchema,
     "model_kmeans_palette_schema": KMeansPaletteSchema,
     "model_stylize_schema": StylizationSchema,
     "model_identity_schema": IdentitySchema,

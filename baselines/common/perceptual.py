@@ -10,8 +10,8 @@
 
 Input ``[B,3,H,W]`` RGB in [0,1]; ImageNet normalisation happens inside. Taps are named after the layers:
 ``conv<b>_<i>``, ``relu<b>_<i>``, ``pool<b>`` (e.g. ``relu1_2, relu2_2, relu3_3, relu4_3`` for LPIPS-like
-VGG16 losses; ``relu1_1 … relu5_1`` and ``relu4_2`` for Gatys on VGG19). The trunk is frozen; gradients
-flow to the input.
+VGG16 losses; the pre-ReLU ``conv1_1 … conv5_1`` and ``conv4_2`` with ``pool="avg"`` for Gatys on VGG19, as
+``baselines/gatys_coherence`` uses them). The trunk is frozen; gradients flow to the input.
 """
 
 from __future__ import annotations
@@ -31,17 +31,23 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 CALIBRATION_IMAGES = ("astronaut", "coffee", "chelsea", "rocket")
 DISTANCES = ("mse", "l1")
+POOLS = ("max", "avg")  # VGG's 2×2 pooling: torchvision's max, or average (Gatys et al.)
 
 
-def vgg_features(arch: str) -> nn.Sequential:
+def vgg_features(arch: str, pool: str = "max") -> nn.Sequential:
     """torchvision's ``vgg16`` / ``vgg19`` ``features`` (no batch norm) with UNINITIALISED parameters (built on
-    the meta device, then allocated): load or initialise them. Consumes no RNG."""
+    the meta device, then allocated): load or initialise them. Consumes no RNG. ``pool="avg"`` replaces each
+    2×2 max-pool by ``AvgPool2d(2)`` (Gatys et al.); the parameters and their keys are unchanged."""
     from torchvision.models.vgg import cfgs, make_layers
 
     if arch not in VGG_CONFIGS:
         raise ValueError(f"perceptual: arch must be one of {tuple(VGG_CONFIGS)}, got {arch!r}")
+    if pool not in POOLS:
+        raise ValueError(f"perceptual: pool must be one of {POOLS}, got {pool!r}")
     with torch.device("meta"):
         features = make_layers(cfgs[VGG_CONFIGS[arch]], batch_norm=False)
+    if pool == "avg":
+        features = nn.Sequential(*(nn.AvgPool2d(2) if isinstance(m, nn.MaxPool2d) else m for m in features))
     return features.to_empty(device="cpu")
 
 
@@ -49,7 +55,7 @@ def vgg_layer_names(features: nn.Sequential) -> list[str]:
     """``conv1_1, relu1_1, conv1_2, relu1_2, pool1, conv2_1, …`` for each module of ``features``."""
     names, block, index = [], 1, 0
     for module in features:
-        if isinstance(module, nn.MaxPool2d):
+        if isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)):
             names.append(f"pool{block}")
             block, index = block + 1, 0
         elif isinstance(module, nn.Conv2d):
@@ -131,7 +137,7 @@ class PerceptualLoss(Component, nn.Module):
         return feature_distance(self.trunk(a), self.trunk(b), self.distance, self.layer_weights)
 
 
-def load_vgg_imagenet(arch: str, weights: str | None = None, weights_dir: str | None = None
+def load_vgg_imagenet(arch: str, weights: str | None = None, weights_dir: str | None = None, pool: str = "max"
                       ) -> tuple[nn.Sequential, dict[str, str]]:
     """torchvision's ImageNet ``arch`` features from the registry; the file must hold exactly torchvision's
     ``features.*`` and ``classifier.{0,3,6}.*`` keys. Returns ``(features, {"file", "sha256"})``."""
@@ -141,7 +147,7 @@ def load_vgg_imagenet(arch: str, weights: str | None = None, weights_dir: str | 
         raise ValueError(f"perceptual: arch must be one of {tuple(REGISTRY_NAMES)}, got {arch!r}")
     resolved = resolve_weights(REGISTRY_NAMES[arch], path=weights, weights_dir=weights_dir)
     state = load_checkpoint(resolved)
-    features = vgg_features(arch)
+    features = vgg_features(arch, pool)
     expected = {f"features.{k}" for k in features.state_dict()} | set(CLASSIFIER_KEYS)
     missing, unexpected = sorted(expected - set(state)), sorted(set(state) - expected)
     if missing or unexpected:
@@ -154,11 +160,12 @@ def load_vgg_imagenet(arch: str, weights: str | None = None, weights_dir: str | 
 
 def build_vgg_imagenet(arch: str = "vgg16", taps: Sequence[str] = ("relu1_2", "relu2_2", "relu3_3", "relu4_3"),
                        distance: str = "mse", layer_weights: Sequence[float] | None = None,
-                       weights: str | None = None, weights_dir: str | None = None) -> PerceptualLoss:
+                       weights: str | None = None, weights_dir: str | None = None, pool: str = "max"
+                       ) -> PerceptualLoss:
     """Paper tier: ImageNet VGG from the registry (see :func:`load_vgg_imagenet`)."""
-    features, record = load_vgg_imagenet(arch, weights, weights_dir)
+    features, record = load_vgg_imagenet(arch, weights, weights_dir, pool)
     return PerceptualLoss(VGGTrunk(features, taps), f"{arch}_imagenet", "paper", distance, layer_weights,
-                          {"arch": arch, "taps": list(taps)}, record)
+                          {"arch": arch, "taps": list(taps), "pool": pool}, record)
 
 
 @torch.no_grad()
@@ -174,11 +181,11 @@ def calibration_frames(size: int = 64) -> Tensor:
 @torch.no_grad()
 def build_vgg_random(arch: str = "vgg16", taps: Sequence[str] = ("relu1_2", "relu2_2", "relu3_3", "relu4_3"),
                      distance: str = "mse", layer_weights: Sequence[float] | None = None, seed: int = 0,
-                     calibration_size: int = 64) -> PerceptualLoss:
+                     calibration_size: int = 64, pool: str = "max") -> PerceptualLoss:
     """Offline tier: Kaiming-normal (fan_out, ReLU) weights from ``torch.Generator().manual_seed(seed)``, zero
     biases; each tap scaled by ``1 / std`` per channel on :func:`calibration_frames` (channels with zero std
     keep scale 1)."""
-    trunk, generator = VGGTrunk(vgg_features(arch), taps), torch.Generator().manual_seed(int(seed))
+    trunk, generator = VGGTrunk(vgg_features(arch, pool), taps), torch.Generator().manual_seed(int(seed))
     for module in trunk.features:  # up to the deepest tap
         if isinstance(module, nn.Conv2d):
             nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu", generator=generator)
@@ -186,7 +193,8 @@ def build_vgg_random(arch: str = "vgg16", taps: Sequence[str] = ("relu1_2", "rel
     stds = {k: v.std(dim=(0, 2, 3), unbiased=False) for k, v in trunk(calibration_frames(calibration_size)).items()}
     scales = {k: torch.where(s > 1e-8, 1.0 / s.clamp_min(1e-8), torch.ones_like(s)) for k, s in stds.items()}
     return PerceptualLoss(VGGTrunk(trunk.features, taps, scales), "vgg_random", "offline", distance, layer_weights,
-                          {"arch": arch, "taps": list(taps), "seed": int(seed), "calibration_size": calibration_size})
+                          {"arch": arch, "taps": list(taps), "seed": int(seed), "calibration_size": calibration_size,
+                           "pool": pool})
 
 
 def build_pixel(distance: str = "l1") -> PerceptualLoss:
