@@ -83,6 +83,8 @@ class Job:
         post-processors), or for a metric comparing with it (a frame-wise run is its own reference)."""
         if self.method.needs_reference_input:
             return True
+        if not self.method.uses_image_model:  # no model, no frame-wise reference: such metrics are unavailable
+            return False
         return not self.method.is_reference and any(m.needs_reference(has_gt) for m in self.metrics.values())
 
     def unavailable_self_references(self, has_gt: bool) -> list[str]:

@@ -49,6 +49,9 @@ class VideoMethod(Component):
     is_reference: ClassVar[bool] = False
     #: the method post-processes the frame-wise output of its image model (given as ``reference``)
     needs_reference_input: ClassVar[bool] = False
+    #: the method translates through an image model (``model=``); False for a method that is its own translator
+    #: (e.g. Gatys optimisation): it has no frame-wise reference, so metrics comparing with one are unavailable
+    uses_image_model: ClassVar[bool] = True
     #: order of rows in a table block: 0 frame-wise references, 1 baselines, 2 the proposed method
     table_rank: ClassVar[int] = 1
     #: rows of the paper's tables this method reproduces

@@ -321,6 +321,20 @@ def test_davis_config_composes_with_the_method(shared_dir):
     assert out.shape == (2, 3, 32, 48)
 
 
+def test_no_image_model_means_reference_metrics_are_unavailable_not_compared_with_model(tmp_path):
+    """Without an image model there is no frame-wise reference: fidelity must not compare with `model=`'s output."""
+    from experiments.runner import build_job
+    from hypercon.config import compose_config
+
+    cfg = compose_config(["method=gatys_coherence"], values={
+        "task.metrics": ["ewarp", "fidelity"], "paths.output_root": str(tmp_path), **TINY})
+    job = build_job(cfg, tmp_path / "run")
+    assert not job.needs_reference(has_gt=False) and job.reference_model is None
+    plain = build_job(compose_config(["method=hypercon"], values={"task.metrics": ["fidelity"],
+                                                                  "paths.output_root": str(tmp_path)}), tmp_path / "r2")
+    assert plain.needs_reference(has_gt=False)
+
+
 # ---------------------------------------------------------------- the synthetic video with a hard cut
 def test_synthetic_cut_splices_two_scenes_with_no_motion_across_the_cut():
     ds = SyntheticDataset(num_videos=1, num_frames=5, height=24, width=32, cut_at=3, seed=4)

@@ -113,6 +113,7 @@ class GatysCoherence(VideoMethod):
     ``_partial_`` node), built with VGG19, average pooling and this method's layers."""
 
     name = "gatys_coherence"
+    uses_image_model = False  # no frame-wise reference: fidelity / saturation report "unavailable"
 
     def __init__(self, perceptual: Callable[..., Any], flow: FlowEstimator, *, style_image: str, coherence: str,
                  flow_warp: str, init: str, steps: int, max_iter: int, content_weight: float, style_weight: float,
