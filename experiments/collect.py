@@ -20,6 +20,7 @@ Frames returned by :func:`collect`:
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,7 @@ log = logging.getLogger(__name__)
 JOB_COLUMNS = (
     "job", "method", "label", "dataset", "split", "task", "model", "style", "flow", "interp",
     "metric_flow", "tier", "seed", "config_hash", "complete", "num_videos", "is_reference", "table_rank",
+    "model_options",
 )
 
 
@@ -169,6 +171,8 @@ def job_columns(results: dict[str, Any], job: str) -> dict[str, Any]:
         "num_videos": int(results.get("num_videos", len(results.get("videos", [])))),
         "is_reference": bool(method_prov.get("is_reference", False)),
         "table_rank": int(method_prov.get("table_rank", 1)),
+        # the image model's recorded options (JSON), e.g. two variants of one model
+        "model_options": json.dumps((components.get("model") or {}).get("options") or {}, sort_keys=True),
     }
     row.update(method_prov.get("axes") or {})
     return row

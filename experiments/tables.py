@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -108,12 +109,18 @@ class Table:
 
 
 def _setting_suffix(jobs: pd.DataFrame, axes: list[str]) -> dict[str, str]:
-    """Labels for jobs that share a method label: the settings that tell them apart."""
+    """Labels for jobs that share a method label: the settings that tell them apart (job columns, then the
+    image model's options that differ, e.g. ``model.variant=original``; the job name as a last resort)."""
     varying = [c for c in (*axes, "model", "flow", "interp", "split", "seed", "tier")
                if c in jobs and jobs[c].astype(str).nunique() > 1]
+    options = [json.loads(o) if isinstance(o, str) else {} for o in jobs.get("model_options", [None] * len(jobs))]
+    differing = [k for k in dict.fromkeys(k for o in options for k in o)
+                 if len({json.dumps(o.get(k), sort_keys=True) for o in options}) > 1]
     out = {}
-    for _, job in jobs.iterrows():
-        out[job["job"]] = ", ".join(f"{c}={_setting(job[c])}" for c in varying) if varying else str(job["job"])
+    for (_, job), opts in zip(jobs.iterrows(), options):
+        parts = [f"{c}={_setting(job[c])}" for c in varying]
+        parts += [f"model.{k}={_setting(opts.get(k))}" for k in differing]
+        out[job["job"]] = ", ".join(parts) if parts else str(job["job"])
     return out
 
 

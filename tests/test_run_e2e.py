@@ -195,8 +195,9 @@ def test_frame_wise_reference_is_computed_only_when_a_metric_uses_it():
             return {}
 
     def needs(metrics, method="hypercon", has_gt=False):
-        flags = {"hypercon": (False, False), "framewise": (True, False), "vcons": (False, True)}[method]
-        method = SimpleNamespace(is_reference=flags[0], needs_reference_input=flags[1])
+        flags = {"hypercon": (False, False, True), "framewise": (True, False, True), "vcons": (False, True, True),
+                 "gatys": (False, False, False)}[method]
+        method = SimpleNamespace(is_reference=flags[0], needs_reference_input=flags[1], uses_image_model=flags[2])
         return Job.needs_reference(SimpleNamespace(method=method, metrics=metrics), has_gt)
 
     auto, ref, gt = Paired("auto"), Paired("reference"), Paired("gt")
@@ -207,6 +208,7 @@ def test_frame_wise_reference_is_computed_only_when_a_metric_uses_it():
     assert needs({"fid": ref, "lpips": gt}, has_gt=True)
     assert not needs({"ewarp": WarpingError(), "cpsnr": PatchConsistencyPSNR()}, has_gt=False)
     assert needs({}, "vcons")  # a blind post-processor takes the frame-wise output as input
+    assert not needs({"fidelity": Fidelity()}, "gatys")  # no image model: no reference, fidelity unavailable
     with pytest.raises(ValueError, match="compare_with"):
         Paired("both")
 
