@@ -84,6 +84,8 @@ class VconsSchema:
     weights_dir: Optional[str]
     device: str
     model: Any
+    placeholder: Any  # inpainting: a value in [0, 1] (0.5 grey, 0 black) | noise
+    seed: int
 
 
 @dataclass

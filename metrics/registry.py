@@ -17,6 +17,7 @@ METRICS: dict[str, str] = {
     "fidelity": "metrics.fidelity.Fidelity",
     "gt": "metrics.fidelity.GroundTruthPSNRSSIM",
     "saturation": "metrics.saturation.SaturationRatio",
+    "hole_colour": "metrics.hole_colour.HoleColourShift",
     "lpips": "metrics.lpips.LPIPSMetric",
     "vlpips": "metrics.vlpips.VLPIPS",
     "fid": "metrics.fid.FID",

@@ -207,6 +207,38 @@ def test_method_run_records_options_and_composites_for_inpainting():
         method.run(video.frames)
 
 
+def test_inpainting_placeholder_modes_fill_only_the_hole():
+    from baselines.vcons.method import check_placeholder, fill_holes
+
+    frames = torch.rand(2, 3, 8, 10)
+    known = torch.ones(2, 1, 8, 10)
+    known[:, :, 2:5, 3:7] = 0
+    hole = known.expand_as(frames) == 0
+    for value in (0.5, 0):
+        filled = fill_holes(frames, known, check_placeholder(value))
+        assert torch.equal(filled[~hole], frames[~hole]) and bool((filled[hole] == value).all())
+    noise = fill_holes(frames, known, "noise", seed=3)
+    assert torch.equal(noise, fill_holes(frames, known, "noise", seed=3))  # seeded
+    assert not torch.equal(noise, fill_holes(frames, known, "noise", seed=4))
+    assert torch.equal(noise[~hole], frames[~hole]) and 0.3 < float(noise[hole].mean()) < 0.7
+    for bad in (1.5, "grey", None):
+        with pytest.raises(ValueError, match="method.placeholder"):
+            check_placeholder(bad)
+    # the placeholder reaches the network (I_t), and the label says which one was used
+    video = make_synthetic_video(seed=3, num_frames=3, height=16, width=24)
+    processed = Flicker(strength=0.3)(video.frames)
+    known = torch.ones(3, 1, 16, 24)
+    known[:, :, 4:10, 6:14] = 0
+    grey = BlindConsistency.from_network(Identity(), tiny_net(7))
+    black = BlindConsistency.from_network(Identity(), tiny_net(7))
+    black.placeholder = 0.0
+    out_grey, out_black = grey.run(video.frames, known, processed), black.run(video.frames, known, processed)
+    assert not torch.equal(out_grey, out_black) and torch.equal(out_grey * known, out_black * known)
+    assert grey.label() == "identity-vcons (given network)"
+    assert black.label() == "identity-vcons (given network, placeholder 0)"
+    assert black.options()["placeholder"] == 0.0
+
+
 # ------------------------------------------------------------------------------------------ training
 
 

@@ -19,7 +19,10 @@ tier trained-here), ``paper`` (Lai's ``ECCV18_blind_consistency.pth`` through th
 its sidecar, or a file in upstream's format (tier paper). The file is loaded when the method is built, so
 a missing one stops the run before any work.
 
-Inpainting: I is the input with the holes hidden (by the runner) and O is composited with the known pixels.
+Inpainting (paper §4.3): I_t is the masked source with a placeholder in the hole — ``placeholder`` = ``0.5``
+(default: grey, Contextual Attention's own zero in [−1, 1]; the runner's hidden-hole value) | ``0`` (black) |
+``noise`` (uniform in [0,1], seeded by ``seed``); P_t is the composited frame-wise inpainting and O is
+composited with the known pixels again. The paper does not give the value.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ from hypercon.models.base import ImageModel
 log = logging.getLogger(__name__)
 
 FEEDBACK = ("uint8", "jpeg95", "float")
+NOISE = "noise"
 SHIPPED = "vcons_offline"  # the manifest name of the shipped trained-here checkpoint
 PAPER_WEIGHTS, PAPER_OPTIONS = "lai_vcons", "lai_vcons_opts"
 
@@ -63,6 +67,30 @@ def feed_back(output: Tensor, mode: str) -> Tensor:
             decoded.append(cv2.imdecode(data, cv2.IMREAD_COLOR)[..., ::-1].copy())
         quantised = torch.from_numpy(np.stack(decoded)).permute(0, 3, 1, 2).to(output)
     return quantised / 255
+
+
+def fill_holes(frames: Tensor, known: Tensor, placeholder: float | str, seed: int = 0) -> Tensor:
+    """``frames`` ``[T,3,H,W]`` with the hole pixels (``known = 0``) set to ``placeholder``: a value in [0,1] or
+    ``"noise"`` (uniform in [0,1] from ``torch.Generator().manual_seed(seed)``, one draw per pixel and frame)."""
+    if placeholder == NOISE:
+        fill = torch.rand(frames.shape, generator=torch.Generator().manual_seed(int(seed))).to(frames)
+    else:
+        fill = torch.full_like(frames, check_placeholder(placeholder))
+    return known * frames + (1.0 - known) * fill
+
+
+def check_placeholder(placeholder: float | str) -> float | str:
+    """``placeholder`` as :func:`fill_holes` takes it, or a one-line error naming ``method.placeholder``."""
+    if placeholder == NOISE:
+        return NOISE
+    try:
+        value = float(placeholder)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"method.placeholder must be a value in [0, 1] (0.5 grey, 0 black) or 'noise', "
+                         f"got {placeholder!r}")
+    return value
 
 
 def multiple_of(size_hw: tuple[int, int], multiple: int = MULTIPLE) -> tuple[int, int]:
@@ -125,9 +153,11 @@ class BlindConsistency(VideoMethod):
                            "(method=vcons method.checkpoint=paper model=cxtattn)", strict=True))
 
     def __init__(self, model: ImageModel, checkpoint: str = "trained", feedback: str = "uint8",
-                 weights_dir: str | None = None, device: str = "cpu") -> None:
+                 weights_dir: str | None = None, device: str = "cpu", placeholder: float | str = 0.5,
+                 seed: int = 0) -> None:
         if feedback not in FEEDBACK:
             raise ValueError(f"method.feedback must be one of {FEEDBACK}, got {feedback!r}")
+        self.placeholder, self.seed = check_placeholder(placeholder), int(seed)
         self.model, self.checkpoint, self.feedback, self.device = model, str(checkpoint), feedback, device
         self.net, self.tier, self._weights_record = load_vcons(self.checkpoint, weights_dir)
         self.net.to(device).eval()
@@ -138,19 +168,22 @@ class BlindConsistency(VideoMethod):
         obj = cls.__new__(cls)
         obj.model, obj.checkpoint, obj.feedback, obj.device = model, "given", feedback, "cpu"
         obj.net, obj.tier, obj._weights_record = net.eval(), "offline", None
+        obj.placeholder, obj.seed = 0.5, 0
         return obj
 
     def label(self) -> str:
         """``FST-vcons`` (the paper's row name) with Lai's checkpoint; qualified otherwise, e.g.
-        ``FST-vcons (trained here, jpeg95)``."""
+        ``FST-vcons (trained here, jpeg95)``, ``Cxtattn-vcons (placeholder noise)``."""
         where = {"paper": None, "trained": "trained here", "given": "given network"}.get(
             self.checkpoint, Path(self.checkpoint).stem)
-        qualifiers = [q for q in (where, None if self.feedback == "uint8" else self.feedback) if q]
+        fill = None if self.placeholder == 0.5 else f"placeholder {self.placeholder:g}" if isinstance(
+            self.placeholder, float) else f"placeholder {self.placeholder}"
+        qualifiers = [q for q in (where, None if self.feedback == "uint8" else self.feedback, fill) if q]
         return f"{self.model.display_label()}-vcons" + (f" ({', '.join(qualifiers)})" if qualifiers else "")
 
     def options(self) -> dict[str, Any]:
-        return {"checkpoint": self.checkpoint, "feedback": self.feedback,
-                "network": {"nf": self.net.nf, "blocks": self.net.blocks, "norm": self.net.norm}}
+        return {"checkpoint": self.checkpoint, "feedback": self.feedback, "placeholder": self.placeholder,
+                "seed": self.seed, "network": {"nf": self.net.nf, "blocks": self.net.blocks, "norm": self.net.norm}}
 
     def components(self) -> dict[str, Component]:
         return {"model": self.model}
@@ -160,5 +193,7 @@ class BlindConsistency(VideoMethod):
         if reference is None or reference.shape != frames.shape:
             raise ValueError("method=vcons needs the frame-wise output of its model as `reference`, shaped like "
                              f"the frames {tuple(frames.shape)} (the runner passes it from its cache)")
-        out = vcons_video(self.net, frames, reference, self.feedback)
-        return composite(out, frames, known) if known is not None else out
+        if known is None:
+            return vcons_video(self.net, frames, reference, self.feedback)
+        source = fill_holes(frames, known, self.placeholder, self.seed)  # I_t: the masked source, placeholder fill
+        return composite(vcons_video(self.net, source, reference, self.feedback), frames, known)
