@@ -33,7 +33,10 @@ def main(cfg: DictConfig) -> float | None:
     from experiments.console import install_once_filter, report_user_error
     from experiments.hydra_setup import check_own_packages
     from experiments.runner import run
+    from hydra.types import RunMode
+
     from hypercon.errors import find_expected_error
+    from hypercon.weights.manifest import MissingWeightsError
 
     install_once_filter()
     output_dir = Path(HydraConfig.get().runtime.output_dir)
@@ -44,6 +47,15 @@ def main(cfg: DictConfig) -> float | None:
         user_error = find_expected_error(exc)
         if user_error is None:
             raise  # a bug: Hydra prints its traceback
+        if isinstance(user_error, MissingWeightsError) and HydraConfig.get().mode == RunMode.MULTIRUN:
+            # a sweep goes on without a method whose weights are missing: its row reads "unavailable"
+            from experiments.runner import write_unavailable
+            from hypercon.errors import one_line
+
+            write_unavailable(cfg, output_dir, f"weights missing: {one_line(user_error)}")
+            log.warning("%s: unavailable (weights missing), recorded in %s: %s", cfg.method.name,
+                        output_dir / "results.json", one_line(user_error))
+            return None
         FAILED_JOBS.append(report_user_error(exc, user_error))
         if not _in_this_process():
             raise  # a launcher with worker processes (joblib, submitit, slurm) must see the job fail

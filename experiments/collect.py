@@ -271,6 +271,8 @@ def collect(root: Path | str) -> Collection:
         row["unavailable"] = dict(results.get("unavailable", {}) or {})
         row["self_reference"] = set(results.get("self_reference", []) or [])
         row["refused"] = split_violation(results)
+        # the whole job could not run here (e.g. its method's weights are missing): every cell says so
+        row["job_unavailable"] = str(results.get("reason")) if results.get("status") == "unavailable" else None
         row["path"] = str(job_dir)
         jobs.append(row)
         for record in results.get("videos", []):
@@ -303,7 +305,10 @@ def collect(root: Path | str) -> Collection:
     for job, failed in jobs_df.loc[jobs_df["failed"].map(bool), ["job", "failed"]].itertuples(index=False):
         log.error("%s: %d video(s) FAILED, its numbers are not reported: %s", job, len(failed),
                   "; ".join(f"{v}: {r}" for v, r in list(failed.items())[:3]))
-    incomplete = jobs_df.loc[~jobs_df["complete"], "job"].tolist()
+    for job, reason in jobs_df.loc[jobs_df["job_unavailable"].notna(), ["job", "job_unavailable"]].itertuples(
+            index=False):
+        log.warning("%s: unavailable here, its row says so: %s", job, reason)
+    incomplete = jobs_df.loc[~jobs_df["complete"] & jobs_df["job_unavailable"].isna(), "job"].tolist()
     if incomplete:
         log.warning("%d of %d job(s) under %s are incomplete, e.g. %s", len(incomplete), len(jobs_df), root,
                     incomplete[0])

@@ -229,6 +229,23 @@ def run(cfg: DictConfig, output_dir: Path) -> dict[str, Any] | None:
     return results
 
 
+def write_unavailable(cfg: DictConfig, output_dir: Path, reason: str) -> dict[str, Any]:
+    """Record a sweep job whose method cannot run on this machine (its paper-tier weights are missing):
+    ``results.json`` with ``status: "unavailable"`` and the one-line ``reason``, no videos. The report shows
+    the job's row as "unavailable" in every cell with the reason as a note; rerunning the sweep once the file
+    is in place replaces the record (same config hash)."""
+    apply_method_settings(cfg)
+    results = {
+        "status": "unavailable", "reason": reason, "complete": False, "num_videos": 0, "videos": [],
+        "provenance": {"config_hash": config_hash(result_config(cfg)),
+                       "config": OmegaConf.to_container(cfg, resolve=True),
+                       "method": {"name": str(cfg.method.name), "label": str(cfg.method.name), "tier": "paper"}},
+    }
+    Path(output_dir).mkdir(parents=True, exist_ok=True)
+    atomic_write_json(Path(output_dir) / "results.json", results)
+    return results
+
+
 def run_video(job: Job, video: LoadedVideo) -> None:
     """Method → save → evaluate one loaded video; its record is written last (= "this video is done")."""
     name = video.name

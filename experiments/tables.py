@@ -76,7 +76,7 @@ def missing_paper_rows(table: str, present: set[str]) -> list[str]:
 
 @dataclass
 class Cell:
-    status: str  # value | unavailable | not_computed | self_reference | refused | failed
+    status: str  # value | unavailable | not_computed | self_reference | refused | failed | method_unavailable
     mean: float | None = None
     sem: float | None = None
     n: int | None = None
@@ -137,6 +137,8 @@ def metric_cell(job: pd.Series, key: str, spec: MetricKey) -> Cell:
     """The cell of ``key`` (reported as ``spec`` says) for one job."""
     if isinstance(job.get("refused"), str):
         return Cell("refused", reason=job["refused"], text="refused")
+    if isinstance(job.get("job_unavailable"), str):
+        return Cell("method_unavailable", reason=job["job_unavailable"], text="unavailable")
     if job.get("failed"):
         return Cell("failed", reason="; ".join(f"{v}: {r}" for v, r in job["failed"].items()), text="failed")
     unavailable = job.get("unavailable") or {}
@@ -200,7 +202,7 @@ def build_table(collection: Collection, spec: TableSpec | str, jobs: pd.DataFram
         blocks.append((str(dataset), [rows[k] for k in sorted(rows, key=lambda label: (ranks[label], label))]))
 
     keys = [k for k in keys
-            if any(c.status in ("value", "unavailable", "failed") for _, rows in blocks for r in rows for (g, kk), c in r.cells.items()
+            if any(c.status in ("value", "unavailable", "failed", "method_unavailable") for _, rows in blocks for r in rows for (g, kk), c in r.cells.items()
                    if kk == k)]
     for _, rows in blocks:
         mark_best(rows, {k: collection.spec(k) for k in keys}, groups)
@@ -265,6 +267,9 @@ def _table_notes(collection, jobs, blocks, keys, spec) -> list[str]:
                      "split (its sidecar names the data and steps); not the published weights, so these numbers "
                      "are not comparable with the paper's.")
     notes += unavailable_notes(blocks, specs)
+    whole_rows = {r.label: c.reason for _, rows in blocks for r in rows for c in r.cells.values()
+                  if c.status == "method_unavailable"}
+    notes += [f"unavailable: {label}: {first_line(reason)}" for label, reason in whole_rows.items()]
     if any(c.status == "not_computed" for c in cells):
         notes.append("n/a: metric not computed in that run (e.g. run with metrics=paper).")
     metric_notes = list(dict.fromkeys(metric_note(collection.results.get(j, {})) for j in jobs["job"]))

@@ -182,3 +182,30 @@ def test_job_device_spreads_multirun_jobs_over_gpus():
     with pytest.raises(ValueError, match="job_num"):
         job_device("cuda", -1, num_gpus=2)
     assert hydra_job_num() is None  # outside a Hydra job
+
+
+@pytest.mark.slow
+def test_a_method_with_missing_weights_is_recorded_unavailable_and_the_sweep_goes_on(tmp_path):
+    """Offline, a sweep job whose paper-tier weights are missing is stored as `status: unavailable` with the
+    reason; the other jobs run, the sweep exits 0, and the report shows that row as unavailable everywhere."""
+    from experiments.report import report
+
+    proc = _run(tmp_path, "task=inpaint", "method=framewise,vcons", "+method_settings.vcons.checkpoint=paper",
+                "metrics.names=[ewarp,hole_colour]", "sweep_name=missing", f"paths.weights_dir={tmp_path / 'none'}")
+    jobs = _jobs(tmp_path / "out" / "sweeps" / "missing")
+    assert len(jobs) == 2
+    records = {name.split("method=")[-1].split(",")[0]: read_json(p) for name, p in jobs.items()}
+    assert records["framewise"]["complete"]
+    missing = records["vcons"]
+    assert missing["status"] == "unavailable" and "ECCV18_blind_consistency.pth" in missing["reason"]
+    assert missing["reason"].startswith("weights missing:") and "\n" not in missing["reason"]
+    assert "unavailable (weights missing)" in proc.stdout + proc.stderr
+    text, _ = report(tmp_path / "out" / "sweeps" / "missing", "table2", "md")
+    row = next(line for line in text.splitlines() if line.startswith("|") and "vcons" in line)
+    cells = [c.strip() for c in row.strip("|").split("|")[2:]]
+    assert cells and all(c == "unavailable" for c in cells)  # every column of that row, never a number
+    assert "unavailable: vcons: weights missing:" in text
+    # once the file is there, the same sweep command runs the job: the record holds no results to protect
+    from experiments.store import RunStore
+
+    assert RunStore(jobs[next(n for n in jobs if "method=vcons" in n)].parent).previous_config() is None
