@@ -97,6 +97,63 @@ def test_batch_of_two_equals_two_batches_of_one(tiny_net):
     torch.testing.assert_close(both[1:], one, rtol=1e-4, atol=1e-5)
 
 
+def upstream_style_step(net: VINet, masked_img, mask, prev_feed, idx):
+    """``VINet_final.forward`` restated stream by stream as upstream writes it (f2..f5 neighbours, f6 the
+    previous output; each flow, warp and refinement separately), with our submodules."""
+    F = torch.nn.functional
+    enc_input = torch.cat([masked_img, torch.ones_like(mask), mask], dim=1)
+    f1, f1_64, f1_128, f1_256 = net.encoder1(enc_input[:, :, 2])
+    feats = [net.encoder2(enc_input[:, :, i]) for i in (0, 1, 3, 4)] + [net.encoder2(prev_feed)]
+
+    def fuse(ref, warped, agg, masknet):
+        aggregated = agg(torch.stack(warped, 2))
+        occ = masknet(torch.abs(ref - aggregated))
+        return (1 - occ) * ref + occ * aggregated, occ
+
+    flows = [net.flownet(f1, f[0]) for f in feats]
+    f_syn, occ = fuse(f1, [warp_zeros(f[0], fl) for f, fl in zip(feats, flows)], net.st_agg, net.masknet)
+    state = net.convlstm(net.bottleneck(torch.cat([f1, f_syn], 1)), None)
+    fused = []
+    for level, ref, flownet, agg, masknet in ((1, f1_64, net.flownet_64, net.st_agg_64, net.masknet_64),
+                                              (2, f1_128, net.flownet_128, net.st_agg_128, net.masknet_128)):
+        ups = [F.interpolate(fl, scale_factor=2, mode="bilinear", align_corners=False) * 2 for fl in flows]
+        flows = [flownet(ref, warp_zeros(f[level], up), up) + up for f, up in zip(feats, ups)]
+        fused.append(fuse(ref, [warp_zeros(f[level], fl) for f, fl in zip(feats, flows)], agg, masknet)[0])
+    output = net.decoder(state[0].unsqueeze(2), fused[0].unsqueeze(2), fused[1].unsqueeze(2))[:, :, 0]
+    if idx != 0:
+        flow6_256 = F.interpolate(flows[4], scale_factor=2, mode="bilinear", align_corners=False) * 2
+        flow6_512 = F.interpolate(flows[4], scale_factor=4, mode="bilinear", align_corners=False) * 4
+        occ_256 = net.masknet_256(torch.abs(f1_256 - resample2d(feats[4][3], flow6_256)))
+        occ_512 = F.interpolate(occ_256, scale_factor=2, mode="nearest")
+        output = (1 - occ_512) * output + occ_512 * resample2d(prev_feed[:, :3], flow6_512)
+    return output, torch.stack(flows, 2)
+
+
+@pytest.mark.parametrize("idx", [0, 3])
+def test_batched_streams_match_upstream_stream_by_stream(tiny_net, idx):
+    masked, mask, prev_feed = step_inputs(seed=idx)
+    with torch.no_grad():
+        got = tiny_net(masked, mask, None, prev_feed, idx)
+        output, flows = upstream_style_step(tiny_net, masked, mask, prev_feed, idx)
+    torch.testing.assert_close(got.flows, flows, rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(got.output, output, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.gpu
+def test_cuda_matches_cpu(tiny_net):
+    masked, mask, prev_feed = step_inputs()
+    with torch.no_grad():
+        cpu = tiny_net(masked, mask, None, prev_feed, 1).output
+        net = VINet(CROP, double_size=True).eval()
+        net.load_state_dict(tiny_net.state_dict())
+        net = net.cuda()
+        gpu = net(masked.cuda(), mask.cuda(), None, prev_feed.cuda(), 1).output.cpu()
+        big = VINet(512).eval().cuda()
+        m512, k512, p512 = (x.cuda() for x in step_inputs(size=512))
+        assert big(m512, k512, None, p512, 1).output.shape == (1, 3, 512, 512)
+    torch.testing.assert_close(gpu, cpu, rtol=1e-3, atol=1e-4)
+
+
 def test_wrong_input_size_names_crop_size(tiny_net):
     masked, mask, prev_feed = step_inputs(size=32)
     with pytest.raises(ValueError, match=r"masked_img must be \[B,3,5,64,64\] \(crop_size 64\)"):

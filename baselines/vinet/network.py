@@ -49,8 +49,9 @@ class VINetOutput(NamedTuple):
     * ``output`` ``[B,3,H,W]``: the inpainted frame, nominally [−1, 1] (not clamped, not composited);
     * ``flows`` ``[B,2,5,H/4,W/4]`` (``double_size``; ``H/2`` otherwise): the 1/4-scale flows ``flow*_128``
       from the reference to streams t−2, t−1, t+1, t+2, previous output, in pixels of that scale;
-    * ``state``: ConvLSTM ``(hidden, cell)``, each ``[B,128,H/16,W/16]``;
-    * ``occlusion`` ``[B,1,6,H/2,W/2]``: ``m, 1−m`` at the three scales (coarse first), bilinearly upsampled;
+    * ``state``: ConvLSTM ``(hidden, cell)``, each ``[B,128,H/16,W/16]`` (``H/8`` without ``double_size``);
+    * ``occlusion`` ``[B,1,6,H/2,W/2]`` (``H`` without ``double_size``): ``m, 1−m`` at the three scales
+      (coarse first), bilinearly upsampled (1 = take the aggregated neighbours, 0 = the reference);
     * ``flow_prev``: ``None`` on the first step; else the flow to the previous output that was used, ``[B,2,H,W]``
       (512 model: ``flow6_512``; 256 model: the refined ``flow6_256``).
     """
