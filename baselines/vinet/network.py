@@ -135,6 +135,9 @@ class VINet(nn.Module):
             prev_feed: ``[B,5,H,W]`` = ``cat(previous output or, on the first step, the masked centre frame,
                 ones, mask fed back)``; required (upstream's ``None`` default crashes).
             idx: the step; the previous-output blend runs when ``prev_state is not None or idx != 0``.
+
+        Returns:
+            :class:`VINetOutput` ``(output, flows, state, occlusion, flow_prev)``, upstream's 5-tuple.
         """
         self._check(masked_img, mask, prev_feed)
         enc_input = torch.cat([masked_img, torch.ones_like(mask), mask], dim=1)
@@ -151,9 +154,9 @@ class VINet(nn.Module):
         state = self.convlstm(self.bottleneck(torch.cat([f1, f_syn], 1)), prev_state)
 
         fused, occlusions = [], [occ]
-        for ref, feats, flownet, agg, masknet in ((f1_64, f_oth_64, self.flownet_64, self.st_agg_64, self.masknet_64),
-                                                  (f1_128, f_oth_128, self.flownet_128, self.st_agg_128,
-                                                   self.masknet_128)):
+        finer = ((f1_64, f_oth_64, self.flownet_64, self.st_agg_64, self.masknet_64),
+                 (f1_128, f_oth_128, self.flownet_128, self.st_agg_128, self.masknet_128))
+        for ref, feats, flownet, agg, masknet in finer:
             up = upflow(flow, 2)
             flow = flownet(repeat(ref), warp_zeros(feats, up), up) + up
             syn, occ = _fuse(ref, warp_zeros(feats, flow), agg, masknet)
