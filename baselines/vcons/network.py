@@ -26,6 +26,8 @@ from typing import Optional
 import torch
 from torch import Tensor, nn
 
+from baselines.common.strict_load import load_state_strict
+
 MULTIPLE = 4  # two stride-2 convs: H and W must be multiples of 4
 NORMS = ("IN", "BN", "none")
 State = Optional[tuple[Tensor, Tensor]]
@@ -177,12 +179,6 @@ def transformnet_from_checkpoint(checkpoint: object, options: dict | None = None
         logging.getLogger(__name__).info("%s: %d num_batches_tracked buffers absent (a torch < 0.4.1 file), set "
                                          "to 0: %s", source, len(counters), ", ".join(counters[:3]) + " …")
         state = {**state, **{k: expected[k] for k in counters}}
-    missing, unexpected = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
-    if missing or unexpected:
-        raise ValueError(f"{source}: keys do not match TransformNet(nf={net.nf}, blocks={net.blocks}, norm={net.norm}): "
-                         f"missing {missing[:5]}, unexpected {unexpected[:5]}")
-    try:
-        net.load_state_dict(state, strict=True)
-    except RuntimeError as exc:  # shape mismatches
-        raise ValueError(f"{source}: {str(exc).splitlines()[-1].strip()}") from exc
+    label = f"TransformNet(nf={net.nf}, blocks={net.blocks}, norm={net.norm})"
+    load_state_strict(net, state, source, label)
     return net
