@@ -16,9 +16,7 @@ from omegaconf import OmegaConf
 from hypercon.config import CONF_DIR
 from hypercon.method import PaperRow
 
-PLANNED_ROWS: tuple[PaperRow, ...] = (
-    PaperRow("table2", "VINet", "VINet (Kim et al. 2019) is not implemented here yet"),
-)
+PLANNED_ROWS: tuple[PaperRow, ...] = ()
 
 
 def declared_paper_rows() -> tuple[PaperRow, ...]:

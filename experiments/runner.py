@@ -234,12 +234,18 @@ def write_unavailable(cfg: DictConfig, output_dir: Path, reason: str) -> dict[st
     ``results.json`` with ``status: "unavailable"`` and the one-line ``reason``, no videos. The report shows
     the job's row as "unavailable" in every cell with the reason as a note; rerunning the sweep once the file
     is in place replaces the record (same config hash)."""
+    from hydra.utils import get_class
+
     apply_method_settings(cfg)
+    try:
+        label = get_class(str(cfg.method._target_)).label_without_instance(cfg.method)
+    except Exception:  # noqa: BLE001 - a label is a nicety; the record must be written
+        label = str(cfg.method.name)
     results = {
         "status": "unavailable", "reason": reason, "complete": False, "num_videos": 0, "videos": [],
         "provenance": {"config_hash": config_hash(result_config(cfg)),
                        "config": OmegaConf.to_container(cfg, resolve=True),
-                       "method": {"name": str(cfg.method.name), "label": str(cfg.method.name), "tier": "paper"}},
+                       "method": {"name": str(cfg.method.name), "label": label, "tier": "paper"}},
     }
     Path(output_dir).mkdir(parents=True, exist_ok=True)
     atomic_write_json(Path(output_dir) / "results.json", results)

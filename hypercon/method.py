@@ -69,6 +69,12 @@ class VideoMethod(Component):
         """The row label in tables, built from the options (e.g. ``HyperCon-median (i=2, c=5, d=1)``)."""
         return self.name
 
+    @classmethod
+    def label_without_instance(cls, method_cfg: Any) -> str:
+        """The row label of a method that could not be built (its weights are missing): the config's name,
+        unless the class knows better."""
+        return str(method_cfg.get("name") or cls.name)
+
     def grid_axes(self) -> dict[str, Any]:
         """The options that form grid-search axes, by their paper symbol (e.g. ``{"i": 2, "c": 5, "d": 1}``)."""
         return {}

@@ -109,6 +109,19 @@ class GatysCoherenceSchema:
 
 
 @dataclass
+class VINetSchema:
+    _target_: str
+    name: str
+    weights: Optional[str]
+    weights_dir: Optional[str]
+    crop_size: int  # 512 | 256
+    warmup: int
+    t_stride: int
+    dilate: bool
+    device: str
+
+
+@dataclass
 class FramewiseSchema:
     _target_: str
     name: str
@@ -390,6 +403,7 @@ SCHEMAS: dict[str, type] = {
     "method_framewise_schema": FramewiseSchema,
     "method_dvp_schema": DVPSchema,
     "method_vcons_schema": VconsSchema,
+    "method_vinet_schema": VINetSchema,
     "method_gatys_coherence_schema": GatysCoherenceSchema,
     "model_kmeans_palette_schema": KMeansPaletteSchema,
     "model_stylize_schema": StylizationSchema,
