@@ -2,7 +2,8 @@
 
     python benchmarks/bench_baselines.py [--size 832x480] [--frames 8] [--repeat 3] [--model fst_engstrom]
         [--weights-dir ../shared/weights] [--dvp-size 416x240] [--dvp-frames 24] [--dvp-epochs 25]
-        [--dvp-repeat 1] [--device cpu | cuda] [--skip-dvp]
+        [--dvp-repeat 1] [--device cpu | cuda] [--skip-dvp] [--inpaint-model opencv_inpaint] [--skip-inpaint]
+        [--vinet-size 512] [--vinet-frames 4] [--vinet-repeat 1] [--skip-vinet]
 
 On a synthetic textured video (``datasets.synthetic``), components composed from ``conf/`` as ``python
 run.py`` composes them (``model=``, ``method=hypercon | vcons | dvp`` with their yaml defaults):
@@ -14,7 +15,12 @@ run.py`` composes them (``model=``, ``method=hypercon | vcons | dvp`` with their
   (``method.checkpoint=trained``), or random weights of the same architecture when it is absent (speed does
   not depend on the weights; the table says which);
 * DVP: seconds per ``--dvp-frames``-frame video at ``--dvp-size`` for ``--dvp-epochs`` (the training is
-  the cost), P given.
+  the cost), P given;
+* inpainting (``task=inpaint``, a centred rectangle hole): ``--inpaint-model`` frame-wise and HyperCon at
+  ``--size``, interleaved with the others;
+* VINet: ``method=vinet``'s loop (warm-up of ``min(30, N)`` steps included) at its ``--vinet-size``² network
+  input, RANDOM weights (tier test: speed does not depend on the weights, and the real file is not here),
+  seconds per output frame over a ``--vinet-frames``-frame video at ``--size``.
 
 Each method runs ``--repeat`` times, interleaved round-robin (A B C, A B C, …) so that machine noise hits all
 alike; the table gives medians and ratios to frame-wise. On a GPU (``--device cuda``) every timing ends with
@@ -57,6 +63,14 @@ def synthetic_frames(num_frames: int, width: int, height: int) -> torch.Tensor:
     return make_synthetic_video(0, num_frames, height, width).frames
 
 
+def centred_hole(frames: torch.Tensor) -> torch.Tensor:
+    """``known`` ``[T,1,H,W]`` with a centred rectangle hole of a third of each side."""
+    t, _, h, w = frames.shape
+    known = torch.ones(t, 1, h, w, device=frames.device)
+    known[:, :, h // 3 : 2 * h // 3, w // 3 : 2 * w // 3] = 0
+    return known
+
+
 def build(args: argparse.Namespace) -> dict:
     """The image model, HyperCon, the vcons network (and whether it is the shipped one) and DVP."""
     from baselines.vcons.network import TransformNet
@@ -96,6 +110,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--dvp-epochs", type=int, default=25)
     p.add_argument("--dvp-repeat", type=int, default=1)
     p.add_argument("--skip-dvp", action="store_true")
+    p.add_argument("--inpaint-model", default="opencv_inpaint", choices=available("model"))
+    p.add_argument("--skip-inpaint", action="store_true")
+    p.add_argument("--vinet-size", type=int, default=512, help="VINet's square input (512: save_agg_rec_512.pth)")
+    p.add_argument("--vinet-frames", type=int, default=4)
+    p.add_argument("--vinet-repeat", type=int, default=1)
+    p.add_argument("--skip-vinet", action="store_true")
     p.add_argument("--device", default="cpu")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -112,6 +132,17 @@ def main(argv: list[str] | None = None) -> int:
         "vcons (network only)": lambda: vcons_video(net, frames, processed),
         "frame-wise + vcons": lambda: vcons_video(net, frames, model(frames)),
     }
+    if not args.skip_inpaint:
+        from hypercon.checks import hide_holes
+
+        values = {"device": args.device, **({"paths.weights_dir": args.weights_dir} if args.weights_dir else {})}
+        cfg = compose_config(["task=inpaint", f"model={args.inpaint_model}", "method=hypercon"], values)
+        inpainter = instantiate_component(cfg.model)
+        inpaint_hypercon = instantiate_component(cfg.method, model=inpainter)
+        known = centred_hole(frames)
+        hidden = hide_holes(frames, known)
+        runs[f"frame-wise inpainting ({args.inpaint_model})"] = lambda: inpainter(hidden, known)
+        runs["HyperCon inpainting"] = lambda: inpaint_hypercon.run(hidden, known)
     with torch.no_grad():
         for fn in runs.values():  # warm-up (allocations, cuDNN autotuning)
             fn()
@@ -133,6 +164,22 @@ def main(argv: list[str] | None = None) -> int:
         med = statistics.median(dvp_seconds)
         rows.append([f"DVP ({args.dvp_epochs} epochs, P given)", f"{dw}x{dh}", args.dvp_frames, f"{med:.3f}",
                      f"{args.dvp_frames / med:.3f}", "–"])
+    if not args.skip_vinet:
+        from baselines.vinet.method import vinet_video
+        from baselines.vinet.network import VINet
+
+        vinet = VINet(crop_size=args.vinet_size).to(args.device).eval()  # random weights: tier test
+        vframes = frames[: args.vinet_frames] if args.vinet_frames <= args.frames else \
+            synthetic_frames(args.vinet_frames, width, height).to(args.device)
+        vknown = centred_hole(vframes)
+        with torch.no_grad():
+            vinet_seconds = [timed(lambda: vinet_video(vinet, vframes, vknown), args.device)
+                             for _ in range(args.vinet_repeat)]
+        med = statistics.median(vinet_seconds)
+        steps = args.vinet_frames + min(30, args.vinet_frames)
+        rows.append([f"VINet (random weights, tier test; {steps} steps)", f"{width}x{height} via "
+                     f"{args.vinet_size}²", args.vinet_frames, f"{med:.3f}", f"{args.vinet_frames / med:.3f}",
+                     f"{med / args.vinet_frames / (base / args.frames):.2f}"])
     device = torch.cuda.get_device_name() if args.device.startswith("cuda") else f"cpu ({torch.get_num_threads()} threads)"
     print(f"# blind baselines, {device}, model={args.model}, vcons: {parts['vcons_weights']}, "
           f"median of {args.repeat} interleaved runs (DVP: {args.dvp_repeat})")

@@ -38,8 +38,10 @@ def test_bench_flow_runs(shared_dir):
 
 def test_bench_baselines_runs():
     out = _run("bench_baselines.py", "--model", "flicker", "--size", "48x32", "--frames", "3", "--repeat", "1",
-               "--dvp-size", "32x32", "--dvp-frames", "2", "--dvp-epochs", "1")
+               "--dvp-size", "32x32", "--dvp-frames", "2", "--dvp-epochs", "1", "--vinet-size", "64",
+               "--vinet-frames", "2")
     assert "frame-wise + vcons" in out and "DVP (1 epochs" in out
+    assert "HyperCon inpainting" in out and "VINet (random weights, tier test; 4 steps)" in out
 
 
 @pytest.mark.parametrize("script", ["bench_hypercon.py", "bench_metrics.py", "bench_flow.py", "bench_baselines.py"])
