@@ -32,11 +32,10 @@ FAILED_JOBS: list[str] = []  # one line per job that stopped on an expected erro
 def main(cfg: DictConfig) -> float | None:
     from experiments.console import install_once_filter, report_user_error
     from experiments.hydra_setup import check_own_packages
-    from experiments.runner import run
+    from experiments.runner import MethodWeightsMissing, run
     from hydra.types import RunMode
 
     from hypercon.errors import find_expected_error
-    from hypercon.weights.manifest import MissingWeightsError
 
     install_once_filter()
     output_dir = Path(HydraConfig.get().runtime.output_dir)
@@ -47,7 +46,7 @@ def main(cfg: DictConfig) -> float | None:
         user_error = find_expected_error(exc)
         if user_error is None:
             raise  # a bug: Hydra prints its traceback
-        if isinstance(user_error, MissingWeightsError) and HydraConfig.get().mode == RunMode.MULTIRUN:
+        if isinstance(user_error, MethodWeightsMissing) and HydraConfig.get().mode == RunMode.MULTIRUN:
             # a sweep goes on without a method whose weights are missing: its row reads "unavailable"
             from experiments.runner import write_unavailable
             from hypercon.errors import one_line

@@ -37,6 +37,7 @@ from hypercon.config import instantiate_component
 from hypercon.errors import SettingError, UserError, find_expected_error, log_traceback_to_files, one_line
 from hypercon.io.digest import frames_digest, record_digest
 from hypercon.method import VideoMethod
+from hypercon.weights.manifest import MissingWeightsError
 from metrics.base import EvalVideo
 from metrics.evaluate import evaluate_video
 
@@ -120,7 +121,13 @@ def build_job(cfg: DictConfig, output_dir: Path) -> Job:
     """Instantiate dataset, method, metrics and caches for ``cfg``."""
     store = RunStore(Path(output_dir))
     dataset = instantiate_component(cfg.dataset, mask_dir=str(store.mask_dir()))
-    method = instantiate_component(cfg.method)
+    try:
+        method = instantiate_component(cfg.method)
+    except Exception as exc:
+        missing = find_expected_error(exc)
+        if isinstance(missing, MissingWeightsError):  # the METHOD cannot run here (not a metric's weights)
+            raise MethodWeightsMissing(str(missing)) from exc
+        raise
     method.name = str(cfg.method.name)  # the config's name (e.g. hypercon_median), recorded in provenance
     metrics, unavailable = build_metrics(cfg)
     eval_flow = instantiate_component(cfg.metrics.flow) if metrics else None
@@ -134,6 +141,11 @@ def build_job(cfg: DictConfig, output_dir: Path) -> Job:
     if job.needs_reference(has_gt=False):  # the frame-wise reference uses the method's own image model
         job.reference_model = method.components().get("model") or instantiate_component(cfg.model)
     return job
+
+
+class MethodWeightsMissing(MissingWeightsError):
+    """The method's own paper-tier weights are missing: a single run stops; a sweep records the job as
+    unavailable (:func:`write_unavailable`) and goes on."""
 
 
 class VideosFailed(UserError):
