@@ -59,7 +59,7 @@ def test_ship_fp16_registers_and_loads_by_name(place, capsys):
     capsys.readouterr()
     assert weights_cli(["status", "colour_tiny"]) == 0
     row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("colour_tiny"))
-    assert "trained-here" in row and "package" in row and "verified (sha256)" in row
+    assert "test (trained-here)" in row and "package" in row and "verified (sha256)" in row
     with pytest.raises(DownloadError, match="ships with the package"):
         download_entry(load_manifest()["colour_tiny"])
 
