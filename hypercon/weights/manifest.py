@@ -91,6 +91,11 @@ class WeightsEntry:
         return (self.file, *self.aliases)
 
 
+def stand_in_mark(stand_in: bool) -> dict[str, str]:
+    """What a weights record adds for a stand-in (``{"tier": "test"}``), else nothing."""
+    return {"tier": TEST} if stand_in else {}
+
+
 @dataclass(frozen=True)
 class ResolvedWeights:
     """A located file: ``verified`` is True when its sha256 matched the manifest or the lock file."""
@@ -111,7 +116,7 @@ class ResolvedWeights:
     def record(self) -> dict[str, str]:
         """``{"file": ..., "sha256": ...}`` for provenance (``Component._weights_record``), with
         ``"tier": "test"`` for a stand-in (:func:`hypercon.component.weights_tier` reads it)."""
-        return {"file": str(self.path), "sha256": self.sha256, **({"tier": TEST} if self.entry.stand_in else {})}
+        return {"file": str(self.path), "sha256": self.sha256, **stand_in_mark(self.entry.stand_in)}
 
 
 # ----------------------------------------------------------------------------------------- manifest
