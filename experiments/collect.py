@@ -28,6 +28,7 @@ from typing import Any
 
 import pandas as pd
 
+from hypercon.component import TEST
 from metrics.base import MetricKey, specs_from_provenance
 from metrics.evaluate import aggregate_rows
 from experiments.store import read_json
@@ -164,7 +165,7 @@ def job_columns(results: dict[str, Any], job: str) -> dict[str, Any]:
         "flow": _component_name(components.get("flow")) if "flow" in components else None,
         "interp": _component_name(components.get("interp")) if "interp" in components else None,
         "metric_flow": _component_name(prov.get("metric_flow")) or _component_name(_get(cfg, "metrics", "flow")),
-        "tier": method_prov.get("tier"),
+        "tier": result_tier(prov),
         "seed": prov.get("seed", cfg.get("seed")),
         "config_hash": prov.get("config_hash"),
         "complete": bool(results.get("complete")),
@@ -214,6 +215,15 @@ def metric_note(results: dict[str, Any]) -> str:
         parts.insert(0, f"E_warp({flow.get('name')}) on source-video flow {flow.get('name')} ({flow.get('tier')})"
                         + (f", occlusion rule {rule}" if rule else ""))
     return "; ".join(parts) if parts else "no metrics"
+
+
+def result_tier(prov: dict[str, Any]) -> str | None:
+    """A result's tier: its method's, or ``test`` when a metric network or the metric flow ran on stand-in
+    weights from a test manifest (see :data:`hypercon.component.TIERS`)."""
+    measured_by = [*(prov.get("metrics") or {}).values(), prov.get("metric_flow")]
+    if any(isinstance(p, dict) and p.get("tier") == TEST for p in measured_by):
+        return TEST
+    return (prov.get("method") or {}).get("tier")
 
 
 def split_violation(results: dict[str, Any]) -> str | None:

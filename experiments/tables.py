@@ -16,12 +16,17 @@ from typing import Any
 import pandas as pd
 
 from experiments.collect import Collection, component_note, metric_note
-from hypercon.component import TRAINED_HERE
+from hypercon.component import TEST, TRAINED_HERE
 from metrics.base import MetricKey
 
 DATASET_ORDER = ("davis2017", "davis2019", "activitynet")
 #: appended to the row label of results made with a network trained in this project (never a paper-tier cell)
 TRAINED_MARK = " †"
+#: appended to the row label of results made with stand-in weights from a test manifest (tier test)
+TEST_MARK = " (test)"
+TIER_MARKS = {TRAINED_HERE: TRAINED_MARK, TEST: TEST_MARK}
+#: why a paper table refuses a result of tier test
+STAND_IN_REASON = "stand-in weights (tier test): not a paper number"
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,7 @@ class TableSpec:
     column_group: str | None = None  # a job column, e.g. "style"
     task: str = "style"  # the jobs it shows (style | inpaint)
     auto: bool = True  # rendered by ``--table auto`` when the sweep has jobs of its task (the paper's tables)
+    paper: bool = True  # one of the paper's tables: a result of tier test is refused there
 
 
 TABLES = {
@@ -45,11 +51,11 @@ TABLES = {
                         ("lpips", "vlpips", "fid", "vfid", "ewarp", "ewarp_masked", "psnr", "ssim"), task="inpaint"),
     "blind_baselines": TableSpec("Blind post-processing baselines: video style transfer (+experiment=blind_baselines)",
                                  ("fid", "ewarp", "cpsnr", "cssim", "fidelity_psnr", "fidelity_ssim",
-                                  "saturation_ratio"), column_group="style", task="style", auto=False),
+                                  "saturation_ratio"), column_group="style", task="style", auto=False, paper=False),
     "cyclegan_temporal": TableSpec("CycleGAN + optical-flow temporal loss (trained here) vs HyperCon over it "
                                    "(+experiment=cyclegan_temporal)",
                                    ("ewarp", "ewarp_all", "cpsnr", "cssim", "fidelity_psnr", "fidelity_ssim"),
-                                   task="style", auto=False),
+                                   task="style", auto=False, paper=False),
 }
 
 
@@ -160,17 +166,30 @@ def _dataset_key(name: str) -> tuple[int, str]:
     return (DATASET_ORDER.index(name) if name in DATASET_ORDER else len(DATASET_ORDER), str(name))
 
 
+def refuse_stand_ins(jobs: pd.DataFrame) -> pd.DataFrame:
+    """``jobs`` with every job of tier test (stand-in weights) refused (:data:`STAND_IN_REASON`), unless it
+    already is for another reason."""
+    stand_in = (jobs["tier"] == TEST) & ~jobs["refused"].map(lambda r: isinstance(r, str))
+    if not stand_in.any():
+        return jobs
+    jobs = jobs.copy()
+    jobs.loc[stand_in, "refused"] = STAND_IN_REASON
+    return jobs
+
+
 def build_table(collection: Collection, spec: TableSpec | str, jobs: pd.DataFrame | None = None) -> Table:
     """Arrange the jobs of ``collection`` (or the subset ``jobs``) in ``spec``'s layout."""
     spec = TABLES[spec] if isinstance(spec, str) else spec
     jobs = collection.jobs if jobs is None else jobs
+    if spec.paper:
+        jobs = refuse_stand_ins(jobs)
     group_col = spec.column_group if spec.column_group and jobs[spec.column_group].notna().any() else None
     groups = list(dict.fromkeys(jobs[group_col].tolist())) if group_col else [None]
     if len(groups) == 1 and group_col:
         group_col, groups = None, [None]
     labels = {}
     for _, block in jobs.groupby("dataset", sort=False):
-        base = block["label"] + block["tier"].map(lambda t: TRAINED_MARK if t == TRAINED_HERE else "")
+        base = block["label"] + block["tier"].map(lambda t: TIER_MARKS.get(t, ""))
         for label, same in block.groupby(base, sort=False):
             clash = same.duplicated([group_col] if group_col else ["dataset"], keep=False).any()
             suffix = _setting_suffix(same, collection.axes) if clash else {}
@@ -202,7 +221,7 @@ def build_table(collection: Collection, spec: TableSpec | str, jobs: pd.DataFram
         blocks.append((str(dataset), [rows[k] for k in sorted(rows, key=lambda label: (ranks[label], label))]))
 
     keys = [k for k in keys
-            if any(c.status in ("value", "unavailable", "failed", "method_unavailable") for _, rows in blocks for r in rows for (g, kk), c in r.cells.items()
+            if any(c.status in ("value", "unavailable", "failed", "method_unavailable", "refused") for _, rows in blocks for r in rows for (g, kk), c in r.cells.items()
                    if kk == k)]
     for _, rows in blocks:
         mark_best(rows, {k: collection.spec(k) for k in keys}, groups)
@@ -266,6 +285,9 @@ def _table_notes(collection, jobs, blocks, keys, spec) -> list[str]:
         notes.append(f"{TRAINED_MARK.strip()} trained-here: a network trained in this project on the development "
                      "split (its sidecar names the data and steps); not the published weights, so these numbers "
                      "are not comparable with the paper's.")
+    if (jobs["tier"] == TEST).any() and not spec.paper:
+        notes.append(f"{TEST_MARK.strip()}: stand-in weights from a test manifest (random or synthetic), "
+                     "never a paper number.")
     notes += unavailable_notes(blocks, specs)
     whole_rows = {r.label: c.reason for _, rows in blocks for r in rows for c in r.cells.values()
                   if c.status == "method_unavailable"}

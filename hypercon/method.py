@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 from torch import Tensor
 
-from hypercon.component import TRAINED_HERE, Component
+from hypercon.component import TEST, TRAINED_HERE, Component
 
 
 @dataclass(frozen=True)
@@ -90,14 +90,17 @@ class VideoMethod(Component):
 
 
 def combined_tier(tiers: list[str]) -> str:
-    """The tier of a result made by several components: ``trained-here`` if any component was trained in
-    this project (such a number never goes in a paper-tier cell), else ``paper`` / ``offline`` when all
-    agree, else ``mixed``.
+    """The tier of a result made by several components: ``test`` if any component ran on stand-in weights
+    from a test manifest, else ``trained-here`` if any component was trained in this project (neither
+    number ever goes in a paper-tier cell), else ``paper`` / ``offline`` when all agree, else ``mixed``.
 
     >>> combined_tier(["paper", "paper"]), combined_tier(["paper", "offline"]), combined_tier(["offline", "trained-here"])
     ('paper', 'mixed', 'trained-here')
+    >>> combined_tier(["trained-here", "test", "paper"])
+    'test'
     """
     kinds = set(tiers)
-    if TRAINED_HERE in kinds:
-        return TRAINED_HERE
+    for dominant in (TEST, TRAINED_HERE):
+        if dominant in kinds:
+            return dominant
     return kinds.pop() if len(kinds) == 1 else "mixed"

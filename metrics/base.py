@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Mapping
 import numpy as np
 from torch import Tensor
 
+from hypercon.component import weights_tier
+
 if TYPE_CHECKING:
     from metrics.source_motion import SourceMotion
 
@@ -204,10 +206,16 @@ class _Metric(ABC):
     def options(self) -> dict[str, Any]:
         return {}
 
+    def weights(self) -> dict[str, Any] | None:
+        """The weights record of a metric network (``{"file", "sha256"}``, maybe nested), or None."""
+        return getattr(self, "_weights_record", None)
+
     def provenance(self) -> dict[str, Any]:
         cls = type(self)
+        weights = self.weights()
         return {"name": self.name, "class": f"{cls.__module__}.{cls.__qualname__}", "options": self.options(),
-                "tier": self.tier, "keys": {k: s.to_dict() for k, s in self.key_specs().items()}}
+                "tier": weights_tier(weights, self.tier), "keys": {k: s.to_dict() for k, s in self.key_specs().items()},
+                **({"weights": weights} if weights is not None else {})}
 
 
 class VideoMetric(_Metric):

@@ -147,6 +147,3 @@ class FID(SetMetric):
 
     def options(self) -> dict[str, Any]:
         return {"compare_with": self.compare_with, "dims": FEATURE_DIM, "resize": "bilinear 299 (pytorch-fid)"}
-
-    def provenance(self) -> dict[str, Any]:
-        return {**super().provenance(), "weights": self._weights_record}

@@ -153,6 +153,3 @@ class LPIPSMetric(VideoMetric):
 
     def options(self) -> dict[str, Any]:
         return {"net": self.net, "version": "0.1", "compare_with": self.compare_with}
-
-    def provenance(self) -> dict[str, Any]:
-        return {**super().provenance(), "weights": self._weights_record}

@@ -101,5 +101,5 @@ class VFID(SetMetric):
         return {"mode": self.mode, "compare_with": self.compare_with, "window": self.window, "stride": 1,
                 "feature": "Mixed_5c mean over T,H,W (1024-d)", "input_range": self.extractor.input_range}
 
-    def provenance(self) -> dict[str, Any]:
-        return {**super().provenance(), "weights": self.extractor.record()["weights"]}
+    def weights(self) -> dict[str, Any] | None:
+        return self.extractor.record()["weights"]

@@ -92,5 +92,5 @@ class VLPIPS(VideoMetric):
         return {"compare_with": self.compare_with, "window": self.window, "stride": 1, "layers": list(VLPIPS_LAYERS),
                 "input_range": self.extractor.input_range, "short_video_padding": "own last frame"}
 
-    def provenance(self) -> dict[str, Any]:
-        return {**super().provenance(), "weights": self.extractor.record()["weights"]}
+    def weights(self) -> dict[str, Any] | None:
+        return self.extractor.record()["weights"]

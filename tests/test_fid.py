@@ -68,8 +68,8 @@ def test_features_equal_pytorch_fid_construction_path(fid_metric, standin, monke
     import pytorch_fid.inception as pfi
 
     path, digest, state = standin
-    assert fid_metric.provenance()["weights"] == {"file": str(path), "sha256": digest}
-    assert fid_metric.provenance()["tier"] == "paper"
+    assert fid_metric.provenance()["weights"] == {"file": str(path), "sha256": digest, "tier": "test"}
+    assert fid_metric.tier == "paper" and fid_metric.provenance()["tier"] == "test"  # a stand-in, not a paper number
     frames = torch.rand(2, 3, 40, 56)
     ours = fid_mod.inception_features(fid_metric.model, frames)
     assert ours.shape == (2, 2048) and ours.dtype == np.float32

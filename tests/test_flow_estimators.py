@@ -179,7 +179,8 @@ def test_raft_small_loads_by_explicit_path(tmp_path, monkeypatch):
     register_stand_in(monkeypatch, tmp_path, "raft_small", path)
     est = RAFTFlow(size="small", num_flow_updates=2, weights=str(path))
     assert est.tier == "paper" and est.name == "raft_small"
-    assert est.weights() == {"file": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+    assert est.weights() == {"file": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "tier": "test"}
+    assert est.provenance()["tier"] == "test"  # a stand-in from the test manifest
     src, dst = torch.rand(2, 3, 64, 64), torch.rand(2, 3, 64, 64)
     flow = est(src, dst)
     assert flow.shape == (2, 2, 64, 64) and flow.dtype == torch.float32 and torch.isfinite(flow).all()

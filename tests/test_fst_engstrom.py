@@ -231,7 +231,9 @@ def test_wrapper_finds_styles_and_explains_errors(synthetic_export, tmp_path, mo
     folder, _ = synthetic_export
     model = EngstromStyle("rain_princess", weights_dir=str(tmp_path))
     assert model.tier == "offline" and model.options() == {"style": "rain_princess"}
-    assert model.weights() == {"file": str(folder / "manifest.json"), "sha256": read_engstrom_variables(folder)[1]}
+    assert model.weights() == {"file": str(folder / "manifest.json"), "sha256": read_engstrom_variables(folder)[1],
+                               "tier": "test"}  # registered in a test manifest: a stand-in
+    assert model.provenance()["tier"] == "test"
     frames = torch.rand(3, 3, 9, 10)
     out = model(frames)
     assert out.shape == frames.shape

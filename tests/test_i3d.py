@@ -92,7 +92,7 @@ def test_loader_is_strict_and_accepts_wrapped_and_2018_style_checkpoints(isolate
     upstream = {"module." + k: v for k, v in ref.state_dict().items() if not k.endswith("num_batches_tracked")}
     digest = _register(isolated, monkeypatch, {"state_dict": upstream})
     feats = I3DFeatures(weights_dir=str(isolated))
-    assert feats.record() == {"weights": {"file": str(isolated / "rgb_imagenet.pt"), "sha256": digest},
+    assert feats.record() == {"weights": {"file": str(isolated / "rgb_imagenet.pt"), "sha256": digest, "tier": "test"},
                               "input_range": "01"}
     torch.testing.assert_close(feats.net.Mixed_5c.b0.bn.running_mean, ref.Mixed_5c.b0.bn.running_mean)
     torch.testing.assert_close(feats.net.logits.conv3d.bias, ref.logits.conv3d.bias)

@@ -179,7 +179,7 @@ def test_wrapper_loads_stand_in_by_path(upstream_state, tmp_path, monkeypatch):
     manifest.write_text(json.dumps({"entries": {"pwcnet": {"file": path.name, "sha256": digest}}}))
     monkeypatch.setenv("HYPERCON_WEIGHTS_MANIFEST", str(manifest))
     est = PWCNetFlow(weights=str(path))
-    assert est.tier == "paper" and est.weights() == {"file": str(path), "sha256": digest}
+    assert est.tier == "paper" and est.weights() == {"file": str(path), "sha256": digest, "tier": "test"}
     flow = est(torch.rand(1, 3, 64, 96), torch.rand(1, 3, 64, 96))
     assert flow.shape == (1, 2, 64, 96) and flow.dtype == torch.float32
 

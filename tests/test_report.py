@@ -14,7 +14,7 @@ from experiments.report import choose_table, main, report
 from metrics.reduce import aggregate
 from experiments.store import atomic_write_json, read_json
 from hypercon.component import TRAINED_HERE
-from experiments.tables import TABLES, build_table, render_csv, render_latex, render_markdown
+from experiments.tables import STAND_IN_REASON, TABLES, build_table, render_csv, render_latex, render_markdown
 
 
 def make_job(root, name, *, method="hypercon", dataset="davis2016", task="style", model="kmeans_palette",
@@ -213,6 +213,23 @@ def test_trained_here_vcons_is_marked_and_never_fills_the_paper_row(tmp_path):
 def test_paper_tier_vcons_fills_its_paper_row(tmp_path):
     md = _vcons_sweep(tmp_path / "paper", "paper", "FST-vcons")
     assert "| FST-vcons [2] |" in md and "not available: FST-vcons" not in md and "†" not in md
+
+
+def test_stand_in_results_are_refused_in_paper_tables_and_footnoted_elsewhere(tmp_path):
+    md = _vcons_sweep(tmp_path / "standin", "test", "FST-vcons")
+    row = next(line for line in md.splitlines() if line.startswith("|  | FST-vcons (test)"))
+    assert {c.strip() for c in row.strip("|").split("|")[2:]} == {"refused"}
+    assert "FST-vcons (test) [2]" in row and f"REFUSED: vcons: {STAND_IN_REASON}" in md
+    assert "not available: FST-vcons" in md  # a stand-in never stands for the paper's row
+    blind = render_markdown(build_table(collect(tmp_path / "standin"), "blind_baselines"))
+    assert "refused" not in blind and "| FST-vcons (test) [" in blind and "(test): stand-in weights" in blind
+    # a metric network on stand-in weights makes the result test too, whatever the method's tier
+    job = tmp_path / "standin" / "framewise"
+    for path in (job / "provenance.json", job / "results.json"):
+        record = read_json(path)
+        record.get("provenance", record)["metrics"]["ewarp"]["tier"] = "test"
+        atomic_write_json(path, record)
+    assert collect(tmp_path / "standin").jobs.set_index("job")["tier"]["framewise"] == "test"
 
 
 def test_blind_baselines_table_bolds_the_saturation_ratio_closest_to_one(tmp_path):

@@ -95,7 +95,7 @@ def vgg16_file(tmp_path, monkeypatch):
 def test_imagenet_loader_takes_torchvision_keys_strictly(vgg16_file):
     path, state, digest = vgg16_file
     loss = build_vgg_imagenet("vgg16", ("relu1_2", "relu2_2"), weights_dir=str(path.parent))
-    assert loss.tier == "paper" and loss.weights() == {"file": str(path), "sha256": digest}
+    assert loss.tier == "paper" and loss.weights() == {"file": str(path), "sha256": digest, "tier": "test"}
     assert torch.equal(loss.trunk.features[2].weight, state["features.2.weight"])
     del state["classifier.6.bias"]
     torch.save(state, path)

@@ -52,6 +52,7 @@ def test_ship_fp16_registers_and_loads_by_name(place, capsys):
     assert resolved.found_in == "package" and resolved.verified and resolved.path == shipped
     model = ColourNetModel("colour_tiny")  # by name: registry (manifest sha256) + sidecar check
     assert model.tier == "trained-here" and model.weights()["file"] == str(shipped)
+    assert model.weights()["tier"] == "test" and model.provenance()["tier"] == "test"  # named in a test manifest
     assert model.net.conv1.weight.dtype == torch.float32
     torch.testing.assert_close(model.net.conv1.weight, load_trained(ckpt).modules["net"]["conv1.weight"],
                                rtol=1e-3, atol=1e-3)
@@ -59,7 +60,7 @@ def test_ship_fp16_registers_and_loads_by_name(place, capsys):
     capsys.readouterr()
     assert weights_cli(["status", "colour_tiny"]) == 0
     row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("colour_tiny"))
-    assert "trained-here" in row and "package" in row and "verified (sha256)" in row
+    assert "test (trained-here)" in row and "package" in row and "verified (sha256)" in row
     with pytest.raises(DownloadError, match="ships with the package"):
         download_entry(load_manifest()["colour_tiny"])
 

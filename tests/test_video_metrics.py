@@ -62,7 +62,7 @@ def test_vlpips_value_windows_and_provenance(i3d_env):
     path, digest = i3d_env
     metric = VLPIPS(batch_size=2)
     prov = metric.provenance()
-    assert prov["weights"] == {"file": str(path), "sha256": digest} and prov["tier"] == "paper"
+    assert prov["weights"] == {"file": str(path), "sha256": digest, "tier": "test"} and prov["tier"] == "test"
     assert prov["options"]["input_range"] == "01" and prov["options"]["window"] == 10
     torch.manual_seed(1)
     gt = torch.rand(11, 3, 16, 16)
@@ -93,7 +93,7 @@ def test_vlpips_short_video_pads_with_its_own_last_frame(i3d_env):
 def test_vfid_clips_and_video_modes(i3d_env, caplog):
     path, digest = i3d_env
     metric = VFID(batch_size=2)
-    assert metric.provenance()["weights"] == {"file": str(path), "sha256": digest}
+    assert metric.provenance()["weights"] == {"file": str(path), "sha256": digest, "tier": "test"}
     torch.manual_seed(3)
     videos = []
     for i, t in enumerate((11, 12)):

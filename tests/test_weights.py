@@ -22,6 +22,7 @@ from hypercon.weights import (
     MissingWeightsError,
     WeightsError,
     WeightsHashError,
+    ResolvedWeights,
     load_checkpoint,
     load_manifest,
     record_weights,
@@ -89,12 +90,23 @@ def test_missing_file_error_names_file_place_and_url(env):
         resolve_weights("no_such_entry")
 
 
+def test_only_test_manifest_entries_are_stand_ins(env):
+    env.register("net", file="net.pth", tier="paper", stand_in=False)  # a file cannot declare itself real
+    entries = load_manifest()
+    assert entries["net"].stand_in and entries["net"].tier == "paper"
+    assert not any(e.stand_in for n, e in entries.items() if n != "net")
+    builtin = ResolvedWeights("lai_vcons", env.wdir / "x.pth", "0" * 64, True, entries["lai_vcons"])
+    assert builtin.tier == "paper" and "tier" not in builtin.record()
+
+
 def test_registered_standin_resolves_verified_and_loads(env):
     digest = _save({"w": torch.arange(3.0)}, env.wdir / "net.pth")
     env.register("net", file="net.pth", sha256=digest)
     res = resolve_weights("net", weights_dir=env.wdir)
     assert res.verified and res.verified_by == "sha256" and res.sha256 == digest
-    assert res.record() == {"file": str(env.wdir / "net.pth"), "sha256": digest}
+    # an entry of the test manifest is a stand-in: tier test whatever it declares, and its record says so
+    assert res.entry.stand_in and res.tier == "test"
+    assert res.record() == {"file": str(env.wdir / "net.pth"), "sha256": digest, "tier": "test"}
     torch.testing.assert_close(load_checkpoint(res)["w"], torch.arange(3.0))
 
 

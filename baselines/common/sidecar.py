@@ -29,6 +29,7 @@ from hypercon.component import TRAINED_HERE
 from hypercon.io.atomic import atomic_path, atomic_write_bytes
 from hypercon.provenance import git_state
 from hypercon.weights import WeightsError, resolve_weights, sha256_of
+from hypercon.weights.manifest import stand_in_mark
 
 LOG = logging.getLogger(__name__)
 FORMAT = "hypercon-trained/1"
@@ -94,29 +95,32 @@ class TrainedCheckpoint:
     path: Path
     sidecar: dict[str, Any]
     modules: dict[str, dict[str, torch.Tensor]]
+    stand_in: bool = False  # found by a name of the test manifest: results carry tier test
 
     def record(self) -> dict[str, Any]:
         """The component's weights record, carried into every result's provenance."""
         keys = ("sha256", "trained_on", "steps", "split")
-        return {"file": str(self.path), **{k: self.sidecar.get(k) for k in keys}}
+        return {"file": str(self.path), **{k: self.sidecar.get(k) for k in keys}, **stand_in_mark(self.stand_in)}
 
 
-def locate_trained(checkpoint: str | Path, weights_dir: str | Path | None = None) -> Path:
+def locate_trained(checkpoint: str | Path, weights_dir: str | Path | None = None) -> tuple[Path, bool]:
     """A file path as given, else a manifest name resolved by the registry (shipped checkpoints live in
-    ``hypercon/weights/trained/``; the manifest's sha256 is checked there)."""
+    ``hypercon/weights/trained/``; the manifest's sha256 is checked there); and whether that name is a
+    stand-in of the test manifest."""
     if Path(checkpoint).suffix == ".pt" or Path(checkpoint).exists():
-        return Path(checkpoint)
-    return resolve_weights(str(checkpoint), weights_dir=weights_dir).path
+        return Path(checkpoint), False
+    resolved = resolve_weights(str(checkpoint), weights_dir=weights_dir)
+    return resolved.path, resolved.entry.stand_in
 
 
 def load_trained(checkpoint: str | Path, weights_dir: str | Path | None = None,
                  map_location: Any = "cpu") -> TrainedCheckpoint:
     """Verify the sidecar, then load the module state dicts (``weights_only=True``)."""
-    path = locate_trained(checkpoint, weights_dir)
+    path, stand_in = locate_trained(checkpoint, weights_dir)
     sidecar = verify_sidecar(path)
     state = torch.load(path, map_location=map_location, weights_only=True)
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise SidecarError(f"trained checkpoint {path} is not a {FORMAT} file")
     LOG.info("trained-here checkpoint %s: %d steps on %s (sha256 %s…)", path, sidecar.get("steps", 0),
              ", ".join(sidecar.get("trained_on") or []) or "?", sidecar["sha256"][:12])
-    return TrainedCheckpoint(path, sidecar, state["modules"])
+    return TrainedCheckpoint(path, sidecar, state["modules"], stand_in)

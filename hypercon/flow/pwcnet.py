@@ -221,7 +221,7 @@ class PWCNetFlow(FlowEstimator):
         from hypercon.weights import load_checkpoint, resolve_weights
 
         resolved = resolve_weights("pwcnet", path=weights, weights_dir=weights_dir)
-        self._weights_record = {"file": str(resolved.path), "sha256": resolved.sha256}
+        self._weights_record = resolved.record()
         self.device = torch.device(device)
         self.net = load_pwcnet_state_dict(load_checkpoint(resolved)).to(self.device)
         log.info("PWC-Net weights %s (sha256 %s, verified=%s)", resolved.path, resolved.sha256, resolved.verified)

@@ -98,7 +98,7 @@ class RAFTFlow(FlowEstimator):
         self.num_flow_updates = int(num_flow_updates)
         self.name = f"raft_{size}"
         resolved = resolve_weights(f"raft_{size}", path=weights, weights_dir=weights_dir)
-        self._weights_record = {"file": str(resolved.path), "sha256": resolved.sha256}
+        self._weights_record = resolved.record()
         self.device = torch.device(device)
         self.net = load_raft_state_dict(load_checkpoint(resolved), size).to(self.device)
         log.info("RAFT-%s weights %s (sha256 %s, verified=%s)", size, resolved.path, resolved.sha256, resolved.verified)

@@ -24,6 +24,7 @@ import logging
 import math
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -32,6 +33,9 @@ from torch import Tensor, nn
 
 from hypercon.models.base import ImageModel
 from hypercon.resize import pad_to_multiple, unpad
+
+if TYPE_CHECKING:
+    from hypercon.weights import ResolvedWeights
 
 log = logging.getLogger(__name__)
 
@@ -218,9 +222,10 @@ def load_engstrom(style_dir: str | Path) -> EngstromTransformNet:
     return engstrom_from_variables(variables)
 
 
-def verify_engstrom_style(style: str, style_dir: Path) -> None:
+def verify_engstrom_style(style: str, style_dir: Path) -> ResolvedWeights:
     """Check every file of a style folder against the weights registry (entry ``fst_engstrom_<style>``:
-    ``manifest.json``'s sha256 and each variable file's, see ``hypercon/weights.json``).
+    ``manifest.json``'s sha256 and each variable file's, see ``hypercon/weights.json``); returns the resolved
+    ``manifest.json``.
 
     Raises:
         WeightsHashError: a file differs from the original (one line naming the file).
@@ -233,8 +238,8 @@ def verify_engstrom_style(style: str, style_dir: Path) -> None:
     if name not in load_manifest():
         raise WeightsError(f"model=fst_engstrom: style {style!r} has no entry {name!r} in the weights manifest, so "
                            f"{style_dir} cannot be verified; add one (file, sha256, files) to a JSON file named by "
-                           f"$HYPERCON_WEIGHTS_MANIFEST")
-    resolve_weights(name, path=style_dir / "manifest.json")
+                           f"$HYPERCON_WEIGHTS_MANIFEST (its results then carry tier test: not a paper number)")
+    return resolve_weights(name, path=style_dir / "manifest.json")
 
 
 def available_styles(root: Path) -> list[str]:
@@ -270,10 +275,10 @@ class EngstromStyle(ImageModel):
             raise _weights_error(True, f"model=fst_engstrom: {style_dir}/manifest.json not found; put the "
                                        f"deeplearn.js export (manifest.json + Variable files) of style {style!r} "
                                        f"in {style_dir} (for development, ../shared/weights holds them)")
-        verify_engstrom_style(style, style_dir)
+        resolved = verify_engstrom_style(style, style_dir)
         variables, sha = read_engstrom_variables(style_dir)
         self.net = engstrom_from_variables(variables).to(device)
-        self._weights_record = {"file": str(style_dir / "manifest.json"), "sha256": sha}
+        self._weights_record = {**resolved.record(), "sha256": sha}  # the digest of the variables read
         log.info("fst_engstrom: style %s from %s (sha256 %s…)", style, style_dir, sha[:12])
 
     def options(self) -> dict[str, object]:

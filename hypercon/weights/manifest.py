@@ -6,6 +6,8 @@ licence, and the component ``tier`` its weights give (``paper`` unless stated; `
 checkpoints trained in this project, shipped in :data:`TRAINED_DIR` with a ``sidecar`` JSON beside them).
 ``$HYPERCON_WEIGHTS_MANIFEST`` names an extra JSON file of the same layout whose entries replace
 or add to the built-in ones by name (tests register random-weight stand-ins with their own digests).
+Every entry read from that file is a stand-in (``WeightsEntry.stand_in``): whatever tier it declares, what it
+loads has tier ``test`` (:attr:`ResolvedWeights.tier`, recorded by :meth:`ResolvedWeights.record`).
 """
 
 from __future__ import annotations
@@ -13,10 +15,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from hypercon.component import TEST
 from hypercon.errors import UserError
 
 MANIFEST_PATH = Path(__file__).resolve().parent.parent / "weights.json"
@@ -64,12 +67,14 @@ class WeightsEntry:
     #: a legacy pickle's known format (key of ``hypercon.weights.registry.PICKLE_FORMATS``): the only
     #: globals the restricted unpickler admits besides tensors and plain containers
     pickle_format: str | None = None
+    #: read from ``$HYPERCON_WEIGHTS_MANIFEST`` (set by :func:`load_manifest`, never by the file itself)
+    stand_in: bool = False
 
     @classmethod
     def from_dict(cls, name: str, data: dict[str, Any], origin: str) -> "WeightsEntry":
         if not isinstance(data, dict) or not data.get("file"):
             raise WeightsError(f"{origin}: entry {name!r} must be an object with a 'file' field")
-        known = {f for f in cls.__dataclass_fields__ if f != "name"}
+        known = {f for f in cls.__dataclass_fields__ if f not in ("name", "stand_in")}
         kwargs = {k: v for k, v in data.items() if k in known}
         kwargs["aliases"] = tuple(kwargs.get("aliases") or ())
         for key in ("sha256", "sha256_prefix"):
@@ -86,6 +91,11 @@ class WeightsEntry:
         return (self.file, *self.aliases)
 
 
+def stand_in_mark(stand_in: bool) -> dict[str, str]:
+    """What a weights record adds for a stand-in (``{"tier": "test"}``), else nothing."""
+    return {"tier": TEST} if stand_in else {}
+
+
 @dataclass(frozen=True)
 class ResolvedWeights:
     """A located file: ``verified`` is True when its sha256 matched the manifest or the lock file."""
@@ -98,9 +108,15 @@ class ResolvedWeights:
     verified_by: str | None = None  # "sha256" | "sha256_prefix" | "lock" | None
     found_in: str = ""  # "explicit path" | "weights dir" | "torch hub cache"
 
+    @property
+    def tier(self) -> str:
+        """``test`` for a stand-in from a test manifest, else the entry's declared tier."""
+        return TEST if self.entry.stand_in else self.entry.tier
+
     def record(self) -> dict[str, str]:
-        """``{"file": ..., "sha256": ...}`` for provenance (``Component._weights_record``)."""
-        return {"file": str(self.path), "sha256": self.sha256}
+        """``{"file": ..., "sha256": ...}`` for provenance (``Component._weights_record``), with
+        ``"tier": "test"`` for a stand-in (:func:`hypercon.component.weights_tier` reads it)."""
+        return {"file": str(self.path), "sha256": self.sha256, **stand_in_mark(self.entry.stand_in)}
 
 
 # ----------------------------------------------------------------------------------------- manifest
@@ -118,13 +134,13 @@ def _read_entries(path: Path) -> dict[str, WeightsEntry]:
 
 
 def load_manifest() -> dict[str, WeightsEntry]:
-    """All entries: the built-in manifest, overlaid by ``$HYPERCON_WEIGHTS_MANIFEST`` if set."""
+    """All entries: the built-in manifest, overlaid by ``$HYPERCON_WEIGHTS_MANIFEST`` if set (stand-ins)."""
     entries = _read_entries(MANIFEST_PATH)
     override = os.environ.get(ENV_MANIFEST)
     if override:
         if not Path(override).is_file():
             raise WeightsError(f"${ENV_MANIFEST}={override}: no such file")
-        entries.update(_read_entries(Path(override)))
+        entries.update({n: replace(e, stand_in=True) for n, e in _read_entries(Path(override)).items()})
     return entries
 
 

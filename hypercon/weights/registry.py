@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hypercon.component import TRAINED_HERE
+from hypercon.component import TEST, TRAINED_HERE
 from hypercon.io.atomic import atomic_write_bytes
 from hypercon.weights.manifest import (
     ENV_DIR,
@@ -369,7 +369,7 @@ def weights_status(weights_dir: str | Path | None = None, names: list[str] | Non
     for name, entry in sorted(load_manifest().items()):
         if names and name not in names:
             continue
-        row = StatusRow(name, entry.role, entry.file, entry.tier, licence=entry.licence,
+        row = StatusRow(name, entry.role, entry.file, f"{TEST} ({entry.tier})" if entry.stand_in else entry.tier, licence=entry.licence,
                         source=entry.url or entry.source)
         try:
             found, where, _ = _find(entry, None, weights_dir)
