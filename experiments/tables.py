@@ -294,7 +294,8 @@ def _table_notes(collection, jobs, blocks, keys, spec) -> list[str]:
     notes += [f"unavailable: {label}: {first_line(reason)}" for label, reason in whole_rows.items()]
     if any(c.status == "not_computed" for c in cells):
         notes.append("n/a: metric not computed in that run (e.g. run with metrics=paper).")
-    metric_notes = list(dict.fromkeys(metric_note(collection.results.get(j, {})) for j in jobs["job"]))
+    ran = jobs.loc[jobs["job_unavailable"].isna(), "job"] if "job_unavailable" in jobs else jobs["job"]
+    metric_notes = list(dict.fromkeys(metric_note(collection.results.get(j, {})) for j in ran))
     notes += [f"metrics: {m}" for m in metric_notes]
     table_name = next((name for name, t in TABLES.items() if t == spec), None)
     if table_name:
@@ -307,7 +308,8 @@ def _table_notes(collection, jobs, blocks, keys, spec) -> list[str]:
             more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
             notes.append(f"FAILED: {job}: {len(failed)} video(s) failed, so no number is shown: "
                          f"{video}: {_shorten(first_line(reason), 200)}{more}")
-    incomplete = jobs.loc[~jobs["complete"].astype(bool), "job"].tolist()
+    could_run = jobs["job_unavailable"].isna() if "job_unavailable" in jobs else True
+    incomplete = jobs.loc[~jobs["complete"].astype(bool) & could_run, "job"].tolist()  # not the unavailable ones
     if incomplete:
         notes.append(f"INCOMPLETE: {len(incomplete)} job(s) did not finish, e.g. {incomplete[0]}")
     return notes

@@ -205,6 +205,7 @@ def test_a_method_with_missing_weights_is_recorded_unavailable_and_the_sweep_goe
     cells = [c.strip() for c in row.strip("|").split("|")[2:]]
     assert cells and all(c == "unavailable" for c in cells)  # every column of that row, never a number
     assert "unavailable: vcons: weights missing:" in text
+    assert "INCOMPLETE" not in text and "no metrics" not in text  # an unavailable job is neither
     # once the file is there, the same sweep command runs the job: the record holds no results to protect
     from experiments.store import RunStore
 
