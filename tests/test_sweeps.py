@@ -190,11 +190,13 @@ def test_a_method_with_missing_weights_is_recorded_unavailable_and_the_sweep_goe
     reason; the other jobs run, the sweep exits 0, and the report shows that row as unavailable everywhere."""
     from experiments.report import report
 
-    proc = _run(tmp_path, "task=inpaint", "method=framewise,vcons", "+method_settings.vcons.checkpoint=paper",
+    proc = _run(tmp_path, "task=inpaint", "method=framewise,vcons,vinet", "+method_settings.vcons.checkpoint=paper",
                 "metrics.names=[ewarp,hole_colour]", "sweep_name=missing", f"paths.weights_dir={tmp_path / 'none'}")
     jobs = _jobs(tmp_path / "out" / "sweeps" / "missing")
-    assert len(jobs) == 2
+    assert len(jobs) == 3
     records = {name.split("method=")[-1].split(",")[0]: read_json(p) for name, p in jobs.items()}
+    assert records["vinet"]["status"] == "unavailable" and "save_agg_rec_512.pth" in records["vinet"]["reason"]
+    assert records["vinet"]["provenance"]["method"]["label"] == "VINet"
     assert records["framewise"]["complete"]
     missing = records["vcons"]
     assert missing["status"] == "unavailable" and "ECCV18_blind_consistency.pth" in missing["reason"]
@@ -206,6 +208,7 @@ def test_a_method_with_missing_weights_is_recorded_unavailable_and_the_sweep_goe
     assert cells and all(c == "unavailable" for c in cells)  # every column of that row, never a number
     assert "unavailable: vcons: weights missing:" in text
     assert "INCOMPLETE" not in text and "no metrics" not in text  # an unavailable job is neither
+    assert "unavailable: VINet: weights missing:" in text and "not available: VINet" not in text
     # once the file is there, the same sweep command runs the job: the record holds no results to protect
     from experiments.store import RunStore
 

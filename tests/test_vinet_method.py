@@ -31,7 +31,7 @@ def holes(num_frames: int, height: int = 24, width: int = 32) -> torch.Tensor:
     return known
 
 
-@pytest.mark.parametrize("num_frames", [4, 8])
+@pytest.mark.parametrize("num_frames", [4, 8, pytest.param(40, marks=pytest.mark.slow)])
 def test_output_length_equals_input_length(num_frames, one_thread):
     video = make_synthetic_video(seed=1, num_frames=num_frames, height=24, width=32)
     out = vinet_video(tiny(), video.frames, holes(num_frames))
