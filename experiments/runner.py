@@ -248,8 +248,7 @@ def write_unavailable(cfg: DictConfig, output_dir: Path, reason: str) -> dict[st
     is in place replaces the record (same config hash)."""
     from hydra.utils import get_class
 
-    apply_method_settings(cfg)
-    try:
+    try:  # cfg as run() left it: method_settings already merged into cfg.method
         label = get_class(str(cfg.method._target_)).label_without_instance(cfg.method)
     except Exception:  # noqa: BLE001 - a label is a nicety; the record must be written
         label = str(cfg.method.name)
