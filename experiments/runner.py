@@ -3,7 +3,8 @@
 ``python run.py …`` calls :func:`run`. Before any work, :func:`preflight` checks what would otherwise fail
 midway (the device, writable output and cache folders) and :func:`check_run_dir` refuses a folder holding
 another config's results (``overwrite=true`` replaces them). The steps per video are: load (dataset) →
-hide the holes (inpainting) → method → quantise to 8 bit (what is saved is what is evaluated, so
+the task's input and target (:mod:`hypercon.tasks`: holes hidden for inpainting, luma for colourisation, …)
+→ method → quantise to 8 bit (what is saved is what is evaluated, so
 ``python -m metrics`` on the saved frames gives the same numbers) → save PNG frames + mp4 (+ the inputs,
 ``save_inputs``) → metrics → per-video record (written last, atomically). A video whose record is
 complete for the same config hash AND the same input digest (the frames and masks actually read) is
@@ -32,11 +33,12 @@ from experiments.reference import ReferenceCache
 from baselines.common.split import check_unseen
 from experiments.store import RunStore, atomic_write_json
 from experiments.results import write_results
-from hypercon.checks import frames_from_uint8, frames_to_uint8, hide_holes, warn_if_constant
+from hypercon.checks import frames_from_uint8, frames_to_uint8, warn_if_constant
 from hypercon.config import instantiate_component
 from hypercon.errors import SettingError, UserError, find_expected_error, log_traceback_to_files, one_line
 from hypercon.io.digest import frames_digest, record_digest
 from hypercon.method import VideoMethod
+from hypercon.tasks import keep_luminance, task_video
 from hypercon.weights.manifest import MissingWeightsError
 from metrics.base import EvalVideo
 from metrics.evaluate import evaluate_video
@@ -108,12 +110,13 @@ class LoadedVideo:
 
     name: str
     frames: torch.Tensor  # [T,3,H,W] the input video
-    frames_in: torch.Tensor  # the method's input: holes hidden (hypercon.checks.hide_holes)
+    frames_in: torch.Tensor  # the method's input, made by the task (hypercon.tasks.task_video)
     known: torch.Tensor | None
     gt: torch.Tensor | None
     meta: dict[str, Any]
     seconds: float
     input_digest: str  # frames + masks + ground truth as read: part of the key that decides "done"
+    motion_source: torch.Tensor | None = None  # whose motion defines consistency (hypercon.tasks); None = frames
     reference: torch.Tensor | None = None  # the frame-wise output of the image model, once computed
 
 
@@ -318,9 +321,10 @@ def load_video(job: Job, name: str) -> LoadedVideo:
     gt = None
     if sample.gt is not None:
         gt = frames if sample.gt is sample.frames else frames_from_uint8(frames_to_uint8(sample.gt))
-    frames_in = hide_holes(frames, known) if known is not None else frames
-    return LoadedVideo(name, frames, frames_in, known, gt, dict(sample.meta), time.perf_counter() - t0,
-                       input_digest(frames, known, gt))
+    task = job.cfg.task
+    made = task_video(frames, known, gt, input=str(task.input), target=str(task.target))
+    return LoadedVideo(name, frames, made.frames_in, made.known, made.gt, dict(sample.meta), time.perf_counter() - t0,
+                       input_digest(frames, known, gt), motion_source=made.motion_source)
 
 
 def frame_wise_reference(job: Job, video: LoadedVideo) -> torch.Tensor:
@@ -340,7 +344,10 @@ def frame_wise_reference(job: Job, video: LoadedVideo) -> torch.Tensor:
 def apply_method(job: Job, video: LoadedVideo) -> torch.Tensor:
     """The method's output; blind post-processors get the frame-wise reference as input."""
     reference = frame_wise_reference(job, video) if job.method.needs_reference_input else None
-    return job.method.run(video.frames_in, video.known, reference=reference)
+    output = job.method.run(video.frames_in, video.known, reference=reference)
+    if job.cfg.task.keep_luminance:  # colourisation's composite: the input's lightness, the output's colour
+        output = keep_luminance(output, video.frames_in)
+    return output
 
 
 def save_outputs(job: Job, video: LoadedVideo, output: torch.Tensor) -> None:
@@ -369,7 +376,7 @@ def evaluate_output(job: Job, video: LoadedVideo, output: torch.Tensor) -> dict[
     has_gt = video.gt is not None
     wants_reference = not job.method.is_reference and job.needs_reference(has_gt)
     reference = frame_wise_reference(job, video) if wants_reference else None
-    source = video.gt if has_gt else video.frames
+    source = video.motion_source if video.motion_source is not None else video.frames
     motion_key = f"{job.cfg.dataset.name}/{video.name}"
     rule = str(job.cfg.metrics.occlusion_rule)
     eval_video = EvalVideo(

@@ -29,6 +29,9 @@ class PathsSchema:
 class TaskSchema:
     name: str
     masks: str  # none | rectangle | object | folder
+    input: str  # frames | luma | sr2x: the method's input (hypercon.tasks)
+    target: str  # frames | annotation: what the metrics compare with
+    keep_luminance: bool  # colorize: composite the input's lightness back (Lab)
     metrics: list[str]  # offline metric set (default)
     paper_metrics: list[str]  # the paper's columns (metrics=paper)
 
