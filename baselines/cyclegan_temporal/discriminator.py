@@ -13,11 +13,12 @@ from torch import Tensor, nn
 
 
 class NLayerDiscriminator(nn.Module):
-    """``forward(x [B,3,H,W] in [−1,1]) -> [B,1,h,w]`` patch logits (module doc)."""
+    """``forward(x [B,in_channels,H,W] in [−1,1]) -> [B,1,h,w]`` patch logits (module doc); pix2pix's
+    conditional form takes the (input, output) pair: ``in_channels`` = their channels together."""
 
-    def __init__(self, ndf: int = 64, n_layers: int = 3) -> None:
+    def __init__(self, ndf: int = 64, n_layers: int = 3, in_channels: int = 3) -> None:
         super().__init__()
-        layers: list[nn.Module] = [nn.Conv2d(3, ndf, 4, 2, 1), nn.LeakyReLU(0.2, True)]
+        layers: list[nn.Module] = [nn.Conv2d(in_channels, ndf, 4, 2, 1), nn.LeakyReLU(0.2, True)]
         mult = 1
         for n in range(1, n_layers + 1):
             previous, mult = mult, min(2 ** n, 8)
