@@ -92,6 +92,18 @@ class VconsSchema:
 
 
 @dataclass
+class WeiVideoToVideoSchema:
+    _target_: str
+    name: str
+    variant: str  # image2image | video2video | local | local_global
+    task: str  # colorize | sr2x | vseg
+    checkpoint: Optional[str]
+    dropout_at_test: bool
+    weights_dir: Optional[str]
+    device: str
+
+
+@dataclass
 class GatysCoherenceSchema:
     _target_: str
     name: str
@@ -210,6 +222,17 @@ class CycleGANTemporalSchema:
     _target_: str
     name: str
     variant: str  # original | temporal
+    checkpoint: Optional[str]
+    weights_dir: Optional[str]
+    batch_size: int
+    device: str
+
+
+@dataclass
+class WeiImage2ImageSchema:
+    _target_: str
+    name: str
+    task: str  # colorize | sr2x | vseg
     checkpoint: Optional[str]
     weights_dir: Optional[str]
     batch_size: int
@@ -408,6 +431,7 @@ SCHEMAS: dict[str, type] = {
     "method_vcons_schema": VconsSchema,
     "method_vinet_schema": VINetSchema,
     "method_gatys_coherence_schema": GatysCoherenceSchema,
+    "method_wei_v2v_schema": WeiVideoToVideoSchema,
     "model_kmeans_palette_schema": KMeansPaletteSchema,
     "model_stylize_schema": StylizationSchema,
     "model_identity_schema": IdentitySchema,
@@ -418,6 +442,7 @@ SCHEMAS: dict[str, type] = {
     "model_cxtattn_schema": ContextualAttentionSchema,
     "model_cyclegan_temporal_schema": CycleGANTemporalSchema,
     "model_cyclegan_pretrained_schema": CycleGANPretrainedSchema,
+    "model_wei_image2image_schema": WeiImage2ImageSchema,
     "flow_dis_schema": DISFlowSchema,
     "flow_farneback_schema": FarnebackFlowSchema,
     "flow_pwcnet_schema": PWCNetFlowSchema,

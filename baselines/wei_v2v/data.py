@@ -24,6 +24,7 @@ from typing import Sequence
 import torch
 from torch import Tensor
 
+from hypercon.errors import SettingError
 from hypercon.tasks import task_video
 
 CLIP_FRAMES = 5
@@ -49,7 +50,7 @@ TASKS = {"colorize": TaskSpec("luma", "frames", "none", 3, "tanh"),
 def task_spec(task: str) -> TaskSpec:
     """The :class:`TaskSpec` of ``task``, or a one-line error naming the known tasks."""
     if task not in TASKS:
-        raise ValueError(f"wei_v2v: task must be one of {', '.join(TASKS)}, got {task!r}")
+        raise SettingError(f"wei_v2v: task must be one of {', '.join(TASKS)}, got {task!r}")
     return TASKS[task]
 
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from torch import Tensor
 
 from baselines.common.gan import adversarial_loss
+from hypercon.errors import SettingError
 
 VARIANTS = ("image2image", "video2video", "local", "local_global")
 LABELS = {"image2image": "image2image", "video2video": "video2video", "local": "local",
@@ -47,7 +48,7 @@ class VariantParts:
 def variant_parts(variant: str) -> VariantParts:
     """The parts of ``variant`` (one of :data:`VARIANTS`), or a one-line error naming ``variant``."""
     if variant not in VARIANTS:
-        raise ValueError(f"wei_v2v: variant must be one of {', '.join(VARIANTS)}, got {variant!r}")
+        raise SettingError(f"wei_v2v: variant must be one of {', '.join(VARIANTS)}, got {variant!r}")
     return VariantParts(recurrent=variant != "image2image", temporal_loss=variant in ("local", "local_global"),
                         temporal_channel=variant == "local_global")
 
