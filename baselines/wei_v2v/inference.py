@@ -30,8 +30,10 @@ def shipped_name(variant: str, task: str) -> str:
 
 
 def train_command(variant: str, task: str) -> str:
-    return (f"python -m baselines.wei_v2v.train task={task} variant={variant} root=/path/to/davis2016-val, then "
-            f"pass its outputs/train/{shipped_name(variant, task)}/{shipped_name(variant, task)}.pt as checkpoint=")
+    """How to train the checkpoint and use it (for the missing-checkpoint error)."""
+    name = shipped_name(variant, task)
+    return (f"python -m baselines.wei_v2v.train task={task} variant={variant} root=/path/to/davis2016-val` and "
+            f"pass `checkpoint=outputs/train/{name}/{name}.pt")
 
 
 def load_generator(variant: str, task: str, checkpoint: str | None, weights_dir: str | None,
@@ -56,9 +58,12 @@ def load_generator(variant: str, task: str, checkpoint: str | None, weights_dir:
     trained = load_trained(checkpoint or shipped_name(variant, task), weights_dir)
     data = trained.sidecar.get("data") or {}
     options = data.get("generator")
-    if not isinstance(options, dict) or data.get("task") != task:
-        raise SettingError(f"{who}: {trained.path} was trained for task {data.get('task')!r}, not {task!r} "
-                           f"(or records no generator options): pass a checkpoint of task={task}")
+    if not isinstance(options, dict):
+        raise SettingError(f"{who}: {trained.path}'s sidecar records no generator options (data.generator): "
+                           f"not a checkpoint of baselines.wei_v2v.train")
+    if data.get("task") != task:
+        raise SettingError(f"{who}: {trained.path} was trained for task {data.get('task')!r}, not {task!r}: "
+                           f"pass a checkpoint of task={task}")
     recipe = (trained.sidecar.get("config") or {}).get("recipe") or {}
     if checkpoint is None and recipe.get("variant") != variant:
         raise SettingError(f"{who}: {trained.path} holds variant {recipe.get('variant')!r}, not {variant!r}")

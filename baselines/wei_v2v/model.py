@@ -33,7 +33,7 @@ class WeiImage2Image(ImageModel):
     @property
     def label(self) -> str:  # type: ignore[override]
         source = label_source(self.checkpoint)
-        return "image2image" + ("" if self.checkpoint is None else f" ({source})")
+        return "Wei image2image" + ("" if self.checkpoint is None else f" ({source})")
 
     def options(self) -> dict[str, object]:
         return {"task": self.task, "generator": dict(self.net.options)}
