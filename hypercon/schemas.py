@@ -32,6 +32,7 @@ class TaskSchema:
     input: str  # frames | luma | sr2x: the method's input (hypercon.tasks)
     target: str  # frames | annotation: what the metrics compare with
     keep_luminance: bool  # colorize: composite the input's lightness back (Lab)
+    align_on: str  # HyperCon's alignment flow on: translated (paper) | input (vseg)
     metrics: list[str]  # offline metric set (default)
     paper_metrics: list[str]  # the paper's columns (metrics=paper)
 
@@ -57,6 +58,7 @@ class HyperConSchema:
     dilation: int  # d
     pool: str
     chunk_size: int
+    align_on: str  # translated | input
     device: str
     model: Any
     interp: Any
