@@ -10,9 +10,9 @@ from __future__ import annotations
 from experiments.collect import Collection
 from experiments.tables import Row, Table, TableSpec, build_table
 
-#: the tasks of the table, in Wei et al.'s order, with the metric keys shown first
+#: the tasks of the table, in Wei et al.'s order, with the metric keys shown first (J, F, T; PSNR, E_warp, C_PSNR/SSIM)
 TASKS = {
-    "vseg": ("J", "F", "T"),
+    "vseg": ("j_mean", "f_mean", "davis_t"),
     "colorize": ("psnr", "ewarp", "cpsnr", "cssim"),
     "sr2x": ("psnr", "ewarp", "cpsnr", "cssim"),
 }
@@ -20,9 +20,9 @@ TITLE = "New tasks (Wei et al. 2018, Table 1 layout): video segmentation, colour
 
 #: Wei et al. (ACM MM 2018) Table 1, DAVIS 2017 val, 854x480: image2image → video2video → local → local+global
 WEI_TABLE1 = {
-    ("vseg", "J"): (0.5066, 0.7290, 0.7359, 0.9229),
-    ("vseg", "F"): (0.4617, 0.7813, 0.7932, 0.9589),
-    ("vseg", "T"): (0.3494, 0.2006, 0.1767, 0.0537),
+    ("vseg", "j_mean"): (0.5066, 0.7290, 0.7359, 0.9229),
+    ("vseg", "f_mean"): (0.4617, 0.7813, 0.7932, 0.9589),
+    ("vseg", "davis_t"): (0.3494, 0.2006, 0.1767, 0.0537),
     ("colorize", "psnr"): (33.0289, 33.3417, 34.8182, 37.8843),
     ("sr2x", "psnr"): (30.1813, 30.7219, 30.5414, 33.0043),
 }
