@@ -27,6 +27,7 @@ WEI_TABLE1 = {
     ("sr2x", "psnr"): (30.1813, 30.7219, 30.5414, 33.0043),
 }
 WEI_VARIANTS = ("image2image", "video2video", "local", "local+global")
+_NAMES = {"j_mean": "J", "f_mean": "F", "davis_t": "T", "psnr": "PSNR (dB)"}
 
 
 def published_notes() -> list[str]:
@@ -34,7 +35,7 @@ def published_notes() -> list[str]:
     out = []
     for (task, key), values in WEI_TABLE1.items():
         cells = ", ".join(f"{v:.4f} {n}" for v, n in zip(values, WEI_VARIANTS))
-        out.append(f"Wei et al. Table 1 (DAVIS 2017 val, 854x480, published): {task} {key}: {cells}")
+        out.append(f"Wei et al. Table 1 (DAVIS 2017 val, 854x480, published): {task} {_NAMES[key]}: {cells}")
     return out
 
 
