@@ -208,6 +208,17 @@ class FastNeuralStyleSchema:
 
 
 @dataclass
+class ZhangColorizationSchema:
+    _target_: str
+    name: str
+    variant: str  # eccv16 | siggraph17
+    weights: Optional[str]
+    weights_dir: Optional[str]
+    batch_size: int
+    device: str
+
+
+@dataclass
 class CycleGANTemporalSchema:
     _target_: str
     name: str
@@ -413,6 +424,7 @@ SCHEMAS: dict[str, type] = {
     "model_kmeans_palette_schema": KMeansPaletteSchema,
     "model_stylize_schema": StylizationSchema,
     "model_identity_schema": IdentitySchema,
+    "model_bicubic_schema": IdentitySchema,  # same options: name, batch_size, device
     "model_flicker_schema": FlickerSchema,
     "model_opencv_inpaint_schema": OpenCVInpaintSchema,
     "model_fst_engstrom_schema": EngstromStyleSchema,
@@ -420,6 +432,7 @@ SCHEMAS: dict[str, type] = {
     "model_cxtattn_schema": ContextualAttentionSchema,
     "model_cyclegan_temporal_schema": CycleGANTemporalSchema,
     "model_cyclegan_pretrained_schema": CycleGANPretrainedSchema,
+    "model_zhang_colorization_schema": ZhangColorizationSchema,
     "flow_dis_schema": DISFlowSchema,
     "flow_farneback_schema": FarnebackFlowSchema,
     "flow_pwcnet_schema": PWCNetFlowSchema,
