@@ -4,6 +4,7 @@ sweep directory.
     python -m experiments.report outputs/sweeps/table1_style                 # auto: table1 / table2 / grid
     python -m experiments.report outputs/sweeps/gridsearch_style --table grid --format tex
     python -m experiments.report outputs/sweeps/blind_baselines --table blind_baselines  # any TABLES name
+    python -m experiments.report outputs/sweeps/new_tasks --table tasks      # colorize / sr2x / vseg x methods
     python -m experiments.report DIR --out reports/                         # files elsewhere
 
 Prints the table in ``--format`` and writes ``<table>.md``, ``<table>.tex`` and ``<table>.csv`` to
@@ -59,8 +60,12 @@ def auto_tables(collection: Collection) -> list[str]:
     ``auto`` set)."""
     if choose_table(collection) == "grid":
         return ["grid"]
+    from experiments.tasks_table import TASKS
+
     tasks = set(collection.jobs["task"])
-    return [name for name, spec in TABLES.items() if spec.auto and spec.task in tasks] or [choose_table(collection)]
+    names = [name for name, spec in TABLES.items() if spec.auto and spec.task in tasks]
+    names += ["tasks"] if tasks & set(TASKS) else []
+    return names or [choose_table(collection)]
 
 
 def report(root: Path | str, table: str = "auto", fmt: str = "md", out: Path | str | None = None) -> tuple[str, dict]:
@@ -68,8 +73,8 @@ def report(root: Path | str, table: str = "auto", fmt: str = "md", out: Path | s
 
     Table 1 shows only style-transfer jobs and Table 2 only inpainting jobs; ``auto`` renders the grid
     search, or each table whose task has jobs under ``root``."""
-    if table not in ("auto", "grid", *TABLES):
-        raise ValueError(f"--table must be one of {', '.join(TABLES)}, grid or auto, got {table!r}")
+    if table not in ("auto", "grid", "tasks", *TABLES):
+        raise ValueError(f"--table must be one of {', '.join(TABLES)}, tasks, grid or auto, got {table!r}")
     collection = collect(root)
     names = auto_tables(collection) if table == "auto" else [table]
     out_dir = Path(out) if out is not None else Path(root) / "report"
@@ -85,6 +90,10 @@ def report(root: Path | str, table: str = "auto", fmt: str = "md", out: Path | s
             written["selection"] = out_dir / "selection.json"
             written["plots"] = [p for s in selections
                                 for p in plot_grid(collection, s, out_dir / f"grid_{_slug(s.label())}")]
+        elif name == "tasks":
+            from experiments.tasks_table import build_tasks_table
+
+            built = build_tasks_table(collection)
         else:
             jobs = collection.jobs[collection.jobs["task"] == TABLES[name].task]
             if jobs.empty:
@@ -98,7 +107,7 @@ def report(root: Path | str, table: str = "auto", fmt: str = "md", out: Path | s
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m experiments.report", description=__doc__.split("\n\n")[0])
     parser.add_argument("root", help="a run directory (outputs/runs/…) or a sweep directory (outputs/sweeps/…)")
-    parser.add_argument("--table", choices=["auto", *TABLES, "grid"], default="auto")
+    parser.add_argument("--table", choices=["auto", *TABLES, "tasks", "grid"], default="auto")
     parser.add_argument("--format", choices=sorted(RENDERERS), default="md")
     parser.add_argument("--out", default=None, help="folder for the files (default: ROOT/report)")
     args = parser.parse_args(argv)

@@ -114,6 +114,20 @@ class Table:
     row_headers: tuple[str, str] = ("Dataset", "Method")
 
 
+def job_labels(jobs: pd.DataFrame, axes: list[str], cell_columns: list[str]) -> dict[str, str]:
+    """Each job's row label: the method's label with its tier mark, plus the settings that tell apart jobs of
+    one dataset sharing a label and the same ``cell_columns`` values (they would fill the same cell)."""
+    labels = {}
+    for _, block in jobs.groupby("dataset", sort=False):
+        base = block["label"] + block["tier"].map(lambda t: TIER_MARKS.get(t, ""))
+        for label, same in block.groupby(base, sort=False):
+            clash = same.duplicated([c for c in cell_columns if c in same], keep=False).any()
+            suffix = _setting_suffix(same, axes) if clash else {}
+            for job in same["job"]:
+                labels[job] = f"{label} ({suffix[job]})" if job in suffix else label
+    return labels
+
+
 def _setting_suffix(jobs: pd.DataFrame, axes: list[str]) -> dict[str, str]:
     """Labels for jobs that share a method label: the settings that tell them apart (job columns, then the
     image model's options that differ, e.g. ``model.variant=original``; the job name as a last resort)."""
@@ -187,14 +201,7 @@ def build_table(collection: Collection, spec: TableSpec | str, jobs: pd.DataFram
     groups = list(dict.fromkeys(jobs[group_col].tolist())) if group_col else [None]
     if len(groups) == 1 and group_col:
         group_col, groups = None, [None]
-    labels = {}
-    for _, block in jobs.groupby("dataset", sort=False):
-        base = block["label"] + block["tier"].map(lambda t: TIER_MARKS.get(t, ""))
-        for label, same in block.groupby(base, sort=False):
-            clash = same.duplicated([group_col] if group_col else ["dataset"], keep=False).any()
-            suffix = _setting_suffix(same, collection.axes) if clash else {}
-            for job in same["job"]:
-                labels[job] = f"{label} ({suffix[job]})" if job in suffix else label
+    labels = job_labels(jobs, collection.axes, [group_col] if group_col else ["dataset"])
     # the paper's columns, then any other key the jobs recorded (a metric added to the registry shows up)
     extra = [k for k in (*collection.metric_keys, *collection.set_keys) if k not in spec.metrics]
     keys = [k for k in (*spec.metrics, *extra) if k in collection.specs]

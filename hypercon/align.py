@@ -18,6 +18,10 @@ from hypercon.interpolate import interp_length
 from hypercon.warp import backward_warp
 
 
+#: the frames HyperCon computes its alignment flow on: the translated frames (the paper) or the interpolated inputs
+ALIGN_ON = ("translated", "input")
+
+
 def check_window_options(num_inserted: int, window: int, dilation: int, prefix: str = "method.") -> None:
     """Raise ``ValueError`` naming the config key unless i ≥ 0, c odd ≥ 1 and d ≥ 1 (integers)."""
     for key, value in (("num_inserted", num_inserted), ("window", window), ("dilation", dilation)):

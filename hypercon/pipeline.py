@@ -7,9 +7,10 @@ For an input video of N frames and ``i = num_inserted``, ``c = window = 2γ+1``,
 2. each interpolated frame is translated independently by the image model;
 3. output k pools its reference ``r = k(i+1)`` and the context frames ``r + j·d`` (``0 < |j| ≤ γ``,
    inside the video), each aligned onto the reference with the flow reference → context computed
-   between the translated frames (:mod:`hypercon.align`);
+   between the translated frames (:mod:`hypercon.align`; ``align_on="input"`` computes it between the
+   interpolated INPUT frames instead: for outputs whose flow is degenerate, e.g. segmentation probabilities);
 4. masked mean / median over valid samples (:mod:`hypercon.aggregate`); known pixels are composited back
-   for inpainting.
+   for inpainting. Any channel count pools: the output has the image model's channels.
 
 Memory: output frames are processed in chunks of ``chunk_size``. Only the interpolated frames some window
 uses are generated; each is generated and translated exactly once, each pair's interpolation flows are
@@ -34,7 +35,7 @@ import torch
 from torch import Tensor
 
 from hypercon.aggregate import POOLS, pool_window
-from hypercon.align import check_window_options, warp_to_reference, window_indices
+from hypercon.align import ALIGN_ON, check_window_options, warp_to_reference, window_indices
 from hypercon.checks import check_frames, check_known, composite
 from hypercon.component import Component
 from hypercon.flow.base import FlowEstimator
@@ -53,6 +54,11 @@ def _rows(x: Tensor, index: list[int], device: torch.device) -> Tensor:
     if index == list(range(index[0], index[0] + len(index))):
         return x[index[0] : index[0] + len(index)].to(device)
     return x[torch.tensor(index)].to(device)
+
+
+def _as_rgb(x: Tensor) -> Tensor:
+    """Frames with any channel count as the 3-channel frames a flow estimator takes (the channel mean, grey)."""
+    return x if x.shape[1] == 3 else x.mean(dim=1, keepdim=True).expand(-1, 3, -1, -1)
 
 
 class HyperCon(VideoMethod):
@@ -90,6 +96,7 @@ class HyperCon(VideoMethod):
         dilation: int,
         pool: str,
         chunk_size: int,
+        align_on: str,
         device: str = "cpu",
     ) -> None:
         check_window_options(num_inserted, window, dilation)
@@ -97,6 +104,8 @@ class HyperCon(VideoMethod):
             raise ValueError(f"method.pool must be one of {POOLS}, got {pool!r}")
         if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
             raise ValueError(f"method.chunk_size must be an integer ≥ 1, got {chunk_size!r}")
+        if align_on not in ALIGN_ON:
+            raise ValueError(f"method.align_on must be one of {ALIGN_ON}, got {align_on!r}")
         for key, obj, cls in (("model", model, ImageModel), ("interp", interp, Interpolator),
                               ("flow", flow, FlowEstimator)):
             if not isinstance(obj, cls):
@@ -104,6 +113,7 @@ class HyperCon(VideoMethod):
         self.model, self.interp, self.flow = model, interp, flow
         self.num_inserted, self.window, self.dilation = int(num_inserted), int(window), int(dilation)
         self.pool, self.chunk_size, self.device = pool, int(chunk_size), str(device)
+        self.align_on = align_on
         self.last_stats: dict = {}
 
     def options(self) -> dict:
@@ -113,6 +123,7 @@ class HyperCon(VideoMethod):
             "gamma": (self.window - 1) // 2,  # γ
             "dilation": self.dilation,  # d
             "pool": self.pool,
+            "align_on": self.align_on,
         }
 
     def components(self) -> dict[str, Component]:
@@ -122,7 +133,8 @@ class HyperCon(VideoMethod):
         return {"i": self.num_inserted, "c": self.window, "d": self.dilation, "pool": self.pool}
 
     def label(self) -> str:
-        return f"HyperCon-{self.pool} (i={self.num_inserted}, c={self.window}, d={self.dilation})"
+        on = ", aligned on input" if self.align_on == "input" else ""
+        return f"HyperCon-{self.pool} (i={self.num_inserted}, c={self.window}, d={self.dilation}{on})"
 
     # ------------------------------------------------------------------ helpers
     def _clock(self) -> float:
@@ -158,7 +170,9 @@ class HyperCon(VideoMethod):
         done_pairs.update(pairs)
         return made
 
-    def _translate(self, made: dict, cache: dict) -> None:
+    def _translate(self, made: dict, cache: dict, inputs: dict) -> None:
+        """Translate the made frames into ``cache``; keep the interpolated inputs in ``inputs`` when the
+        alignment flow is computed on them (``align_on="input"``)."""
         if not made:
             return
         order = sorted(made)
@@ -167,23 +181,27 @@ class HyperCon(VideoMethod):
         translated = self.model(batch, masks).to(torch.device(self.device))
         for m, frame in zip(order, translated):
             cache[m] = frame
+            if self.align_on == "input":
+                inputs[m] = made[m][0]
 
-    def _aggregate(self, k: int, window: list[int], cache: dict) -> Tensor:
-        """Output frame k ``[3,H,W]``: align the window's context frames onto its reference (one flow
+    def _aggregate(self, k: int, window: list[int], cache: dict, inputs: dict) -> Tensor:
+        """Output frame k ``[C,H,W]``: align the window's context frames onto its reference (one flow
         call, the ``c−1`` pairs batched, the reference broadcast) and pool."""
-        ref = cache[k * (self.num_inserted + 1)]
-        context = [cache[m] for m in window if m != k * (self.num_inserted + 1)]
-        if not context:
+        r = k * (self.num_inserted + 1)
+        ref, others = cache[r], [m for m in window if m != r]
+        if not others:
             return ref
-        ctx = torch.stack(context)
+        ctx = torch.stack([cache[m] for m in others])
+        on = cache if self.align_on == "translated" else inputs  # the frames the alignment flow is computed on
+        flow_ref, flow_ctx = _as_rgb(on[r][None]), _as_rgb(torch.stack([on[m] for m in others]))
         t0 = self._clock()
-        flow = self.flow(ref.expand_as(ctx), ctx).to(ctx.device)
+        flow = self.flow(flow_ref.expand_as(flow_ctx), flow_ctx).to(ctx.device)
         t1 = self._clock()
         aligned, valid = warp_to_reference(ctx, flow)
         pooled = pool_window(ref[None], aligned[:, None], valid[:, None], self.pool)[0]
         self.last_stats["seconds"]["flow"] += t1 - t0
         self.last_stats["seconds"]["pooling"] += self._clock() - t1
-        self.last_stats["flow_pairs"] += len(context)
+        self.last_stats["flow_pairs"] += len(others)
         return pooled
 
     # ------------------------------------------------------------------ main
@@ -195,15 +213,16 @@ class HyperCon(VideoMethod):
         n, stride = frames.shape[0], self.num_inserted + 1
         self.last_stats = {"seconds": dict.fromkeys(STAGES, 0.0), "translated": 0, "flow_pairs": 0,
                            "interp_pairs": 0, "peak_held": 0}
-        output = torch.empty_like(frames)
         if n == 0:
-            return output
+            return torch.empty_like(frames)
+        output = None  # allocated with the image model's channel count at the first output frame
         windows = window_indices(n, self.num_inserted, self.window, self.dilation)
         pair_offsets: dict[int, list[int]] = {}
         for m in sorted(set(chain.from_iterable(windows))):
             if m % stride:
                 pair_offsets.setdefault(m // stride, []).append(m % stride)
         cache: dict[int, Tensor] = {}
+        inputs: dict[int, Tensor] = {}  # interpolated input frames, kept only for align_on="input"
         done_pairs: set[int] = set()
         for k0 in range(0, n, self.chunk_size):
             outputs = range(k0, min(n, k0 + self.chunk_size))
@@ -212,20 +231,23 @@ class HyperCon(VideoMethod):
             made = self._produce(wanted, frames, known, pair_offsets, done_pairs, cache)
             t1 = self._clock()
             self.last_stats["peak_held"] = max(self.last_stats["peak_held"], len(cache) + len(made))
-            self._translate(made, cache)
+            self._translate(made, cache, inputs)
             t2 = self._clock()
             self.last_stats["seconds"]["interpolation"] += t1 - t0
             self.last_stats["seconds"]["translation"] += t2 - t1
             self.last_stats["translated"] += len(made)
             del made
             for k in outputs:
-                pooled = self._aggregate(k, windows[k], cache)
+                pooled = self._aggregate(k, windows[k], cache, inputs)
+                if output is None:
+                    output = frames.new_empty((n, *pooled.shape))
                 if known is not None:
                     pooled = composite(pooled, frames[k].to(pooled.device), known[k].to(pooled.device))
                 output[k] = pooled.to(output.device)
             keep_from = windows[outputs.stop][0] if outputs.stop < n else float("inf")
             for m in [m for m in cache if m < keep_from]:
                 del cache[m]
+                inputs.pop(m, None)
         self.last_stats["interp_pairs"] = len(done_pairs)
         log.debug("hypercon: %s", self.last_stats)
         return output

@@ -32,6 +32,7 @@ class TaskSchema:
     input: str  # frames | luma | sr2x: the method's input (hypercon.tasks)
     target: str  # frames | annotation: what the metrics compare with
     keep_luminance: bool  # colorize: composite the input's lightness back (Lab)
+    align_on: str  # HyperCon's alignment flow on: translated (paper) | input (vseg)
     metrics: list[str]  # offline metric set (default)
     paper_metrics: list[str]  # the paper's columns (metrics=paper)
 
@@ -57,6 +58,7 @@ class HyperConSchema:
     dilation: int  # d
     pool: str
     chunk_size: int
+    align_on: str  # translated | input
     device: str
     model: Any
     interp: Any
@@ -211,6 +213,17 @@ class FastNeuralStyleSchema:
     _target_: str
     name: str
     style: str
+    weights: Optional[str]
+    weights_dir: Optional[str]
+    batch_size: int
+    device: str
+
+
+@dataclass
+class ZhangColorizationSchema:
+    _target_: str
+    name: str
+    variant: str  # eccv16 | siggraph17
     weights: Optional[str]
     weights_dir: Optional[str]
     batch_size: int
@@ -435,6 +448,7 @@ SCHEMAS: dict[str, type] = {
     "model_kmeans_palette_schema": KMeansPaletteSchema,
     "model_stylize_schema": StylizationSchema,
     "model_identity_schema": IdentitySchema,
+    "model_bicubic_schema": IdentitySchema,  # same options: name, batch_size, device
     "model_flicker_schema": FlickerSchema,
     "model_opencv_inpaint_schema": OpenCVInpaintSchema,
     "model_fst_engstrom_schema": EngstromStyleSchema,
@@ -442,6 +456,7 @@ SCHEMAS: dict[str, type] = {
     "model_cxtattn_schema": ContextualAttentionSchema,
     "model_cyclegan_temporal_schema": CycleGANTemporalSchema,
     "model_cyclegan_pretrained_schema": CycleGANPretrainedSchema,
+    "model_zhang_colorization_schema": ZhangColorizationSchema,
     "model_wei_image2image_schema": WeiImage2ImageSchema,
     "flow_dis_schema": DISFlowSchema,
     "flow_farneback_schema": FarnebackFlowSchema,

@@ -35,10 +35,12 @@ class EvalVideo:
     Attributes:
         name: video name (unique within the dataset).
         output: the method's output (composited for inpainting).
-        source: the video whose motion defines temporal consistency: the input video for style
-            transfer, the ground-truth video for inpainting. Source flows are computed on it.
+        source: the video whose motion defines temporal consistency: the input video for style transfer and
+            segmentation, the ground-truth video for inpainting, colourisation and ×2 SR. Source flows are
+            computed on it.
         known: ``[T,1,H,W]`` 1 = known, 0 = hole, or None.
-        gt: ground-truth frames (inpainting with synthetic holes), or None.
+        gt: the target: ground-truth frames (inpainting with synthetic holes, colourisation, ×2 SR), the binary
+            foreground ``[T,1,H,W]`` (segmentation, :mod:`hypercon.tasks`), or None.
         reference: the frame-wise output of the same image model (fidelity, FID reference), or None.
         is_reference: the output IS the frame-wise reference (a frame-wise run): metrics that compare with
             the reference are trivial and are recorded as "self_reference" instead of computed.

@@ -22,6 +22,8 @@ METRICS: dict[str, str] = {
     "vlpips": "metrics.vlpips.VLPIPS",
     "fid": "metrics.fid.FID",
     "vfid": "metrics.vfid.VFID",
+    "jf": "metrics.segmentation.SegmentationJF",
+    "davis_t": "metrics.segmentation.DavisTemporalStability",
 }
 
 

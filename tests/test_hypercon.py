@@ -87,10 +87,10 @@ def translating_video(n: int, h: int, w: int, vx: int, vy: int, seed: int = 0) -
     return torch.stack([tex[:, pad - k * vy: pad - k * vy + h, pad - k * vx: pad - k * vx + w] for k in range(n)])
 
 
-def make(model, i=2, c=5, d=1, pool="mean", chunk=4, flow=None, interp_flow=None):
+def make(model, i=2, c=5, d=1, pool="mean", chunk=4, flow=None, interp_flow=None, align_on="translated"):
     interp = FlowLinearInterpolator(interp_flow or ShiftFlow())
     return HyperCon(model, interp, flow or ShiftFlow(), num_inserted=i, window=c, dilation=d, pool=pool,
-                    chunk_size=chunk)
+                    chunk_size=chunk, align_on=align_on)
 
 
 @pytest.mark.parametrize("pool", ["mean", "median"])
@@ -188,21 +188,23 @@ def test_inpainting_keeps_known_pixels_and_fills_holes():
 
 def test_bad_hyper_parameters_are_rejected_naming_the_key():
     model, interp, flow = Counting(), FlowLinearInterpolator(ZeroFlow()), ZeroFlow()
-    valid = {"num_inserted": 2, "window": 5, "dilation": 1, "pool": "mean", "chunk_size": 4}
+    valid = {"num_inserted": 2, "window": 5, "dilation": 1, "pool": "mean", "chunk_size": 4, "align_on": "translated"}
     for kwargs, key in [({"window": 4}, "method.window"), ({"window": 0}, "method.window"),
                         ({"dilation": 0}, "method.dilation"), ({"num_inserted": -1}, "method.num_inserted"),
-                        ({"pool": "max"}, "method.pool"), ({"chunk_size": 0}, "method.chunk_size")]:
+                        ({"pool": "max"}, "method.pool"), ({"chunk_size": 0}, "method.chunk_size"),
+                        ({"align_on": "output"}, "method.align_on")]:
         with pytest.raises(ValueError, match=key):
             HyperCon(model, interp, flow, **{**valid, **kwargs})
     with pytest.raises(TypeError, match="method.flow"):
         HyperCon(model, interp, interp, **valid)
     with pytest.raises(TypeError, match="window"):  # the defaults live in conf/method/hypercon.yaml only
-        HyperCon(model, interp, flow, num_inserted=2, dilation=1, pool="mean", chunk_size=4)
+        HyperCon(model, interp, flow, num_inserted=2, dilation=1, pool="mean", chunk_size=4, align_on="translated")
 
 
 def test_options_components_and_provenance():
     method = make(Counting(), i=3, c=7, d=2, pool="median")
-    assert method.options() == {"num_inserted": 3, "window": 7, "gamma": 3, "dilation": 2, "pool": "median"}
+    assert method.options() == {"num_inserted": 3, "window": 7, "gamma": 3, "dilation": 2, "pool": "median",
+                                "align_on": "translated"}
     assert set(method.components()) == {"model", "interp", "flow"}
     record = method.provenance()
     assert record["name"] == "hypercon" and record["tier"] == "offline"
@@ -216,3 +218,48 @@ def test_cuda_matches_cpu():
     method = make(Square(), i=1, c=3)
     method.device = "cuda"
     torch.testing.assert_close(method.run(video).cpu(), cpu, atol=1e-5, rtol=0)
+
+
+class Inverted(ImageModel):
+    """1 − x: translated frames differ from the inputs, so the frames the flow sees tell what was aligned on."""
+
+    def translate_batch(self, frames, known):
+        return 1.0 - frames
+
+
+class Recording(FlowEstimator):
+    """Zero flow that records a digest of every reference frame it is asked about."""
+
+    def __init__(self) -> None:
+        self.refs: list[str] = []
+
+    def estimate(self, src, dst):
+        self.refs.extend(_digest(f) for f in src)
+        return torch.zeros(src.shape[0], 2, *src.shape[-2:])
+
+
+@pytest.mark.parametrize("align_on", ["translated", "input"])
+def test_align_on_chooses_the_frames_the_alignment_flow_sees(align_on):
+    frames = torch.rand(4, 3, 8, 10, generator=torch.Generator().manual_seed(3))
+    flow = Recording()
+    make(Inverted(), i=1, c=3, flow=flow, interp_flow=ZeroFlow(), align_on=align_on).run(frames)
+    seen = set(flow.refs)
+    inputs, translated = {_digest(f) for f in frames}, {_digest(1.0 - f) for f in frames}
+    assert seen <= (translated if align_on == "translated" else inputs) and seen
+
+
+class Probability(ImageModel):
+    """A one-channel output (e.g. a foreground probability): HyperCon pools any channel count."""
+
+    def translate_batch(self, frames, known):
+        return frames.mean(dim=1, keepdim=True)
+
+
+@pytest.mark.parametrize("align_on", ["translated", "input"])
+def test_any_channel_count_pools(align_on):
+    frames = translating_video(5, 12, 14, 1, 0)
+    out = make(Probability(), align_on=align_on).run(frames)
+    assert out.shape == (5, 1, 12, 14)
+    # a static video: every aligned sample equals the reference, the pooled frame is the frame-wise one
+    static = frames[:1].expand(4, -1, -1, -1).contiguous()
+    torch.testing.assert_close(make(Probability(), align_on=align_on).run(static), static.mean(1, keepdim=True))
