@@ -2,8 +2,9 @@
 
 One channel: C64-C128-C256-C512-RNN-AvePool → sigmoid. Ck = 4×4 stride-2 conv, BatchNorm (not on the first
 layer, as pix2pix), LeakyReLU 0.2; the RNN is the generator's :class:`~.generator.RecurrentCell` run over
-the clip (hidden state from zeros at the clip's first step); a 1×1 conv maps each position to a logit;
-the logits are averaged over space and time, giving one logit per clip (the sigmoid is in the BCE loss).
+the clip (hidden state from zeros at the clip's first step). "AvePool … to get a 1 dimensional output" is
+read as a 1×1 conv mapping the RNN output (512 channels) to one logit per position, then the average over
+space and time: one logit per clip (the sigmoid is in the BCE loss). Recorded.
 
 * spatial channel: on (input, frame) pairs, ``cat(x_t, y_t)`` (conditional, the paper's eq. 5);
 * temporal channel: on the residual errors ``E_t`` of the clip (:mod:`.residual`), real ``E^g`` vs generated
