@@ -77,8 +77,9 @@ def test_unknown_group_option_fails():
         compose_cfg("method=hypercorn")
 
 
-#: options whose defaults need another top-level value (CycleGAN's styles are not the default style's)
-EXTRA_OVERRIDES = {"cyclegan_pretrained": ["style=monet"]}
+#: options whose defaults need another top-level value (CycleGAN's styles are not the default style's; Wei's
+#: image2image is trained for the colorize / sr2x / vseg tasks)
+EXTRA_OVERRIDES = {"cyclegan_pretrained": ["style=monet"], "wei_image2image": ["task=colorize"]}
 
 
 @pytest.mark.parametrize("group", ["flow", "model", "interp"])
