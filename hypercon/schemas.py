@@ -309,6 +309,7 @@ class SuperSloMoSchema:
     device: str
     batch_size: int
     upstream_warp: bool
+    outside: str
 
 
 # ------------------------------------------------------------------------------------------ dataset
