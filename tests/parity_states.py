@@ -140,3 +140,217 @@ def slomo_port_outputs() -> dict[str, Tensor]:
     slomo.flow_comp.register_forward_hook(lambda mod, args, out: seen.setdefault("flows", out))
     frames, _ = interpolate_pair(*slomo_inputs(), slomo, [0.25, 0.5, 0.75])
     return {"flows": seen["flows"], **{f"frame_t{k}": f for k, f in enumerate(frames, 1)}}
+
+
+# ------------------------------------------------------------- pytorch/examples fast_neural_style
+
+
+def fns_spec() -> Spec:
+    """transformer_net.py ``TransformerNet`` as the published ``*.pth`` files hold it: with the stale
+    ``in*.running_mean/var`` of torch < 0.4 that upstream's ``stylize`` deletes before loading."""
+    spec: Spec = []
+
+    def conv_in(conv_name: str, norm_name: str | None, cin: int, cout: int, k: int) -> None:
+        nonlocal spec
+        spec += conv(f"{conv_name}.conv2d", cin, cout, k)
+        if norm_name:
+            spec += norm(norm_name, cout, stats=True)
+
+    conv_in("conv1", "in1", 3, 32, 9)
+    conv_in("conv2", "in2", 32, 64, 3)
+    conv_in("conv3", "in3", 64, 128, 3)
+    for r in range(1, 6):
+        conv_in(f"res{r}.conv1", f"res{r}.in1", 128, 128, 3)
+        conv_in(f"res{r}.conv2", f"res{r}.in2", 128, 128, 3)
+    conv_in("deconv1", "in4", 128, 64, 3)
+    conv_in("deconv2", "in5", 64, 32, 3)
+    conv_in("deconv3", None, 32, 3, 9)
+    return spec
+
+
+FNS_SEED = 1802
+
+
+def fns_state() -> dict[str, Tensor]:
+    """Output layer scaled so the [0,255] output spreads around mid-grey (some of it clamped)."""
+    state = seeded_state(fns_spec(), FNS_SEED)
+    state["deconv3.conv2d.weight"] *= 60.0
+    state["deconv3.conv2d.bias"] += 127.5
+    return state
+
+
+def fns_input() -> Tensor:
+    """1×3×64×64 RGB in [0,1], quantised to k/255 (what ``ToTensor`` gives for an 8-bit image)."""
+    return (seeded_input((1, 3, 64, 64), FNS_SEED) * 255).round() / 255
+
+
+def fns_port_outputs() -> dict[str, Tensor]:
+    """The port's adapter: :func:`hypercon.models.fst.fst_stylize` (output clamped to [0,1])."""
+    from hypercon.models.fst import fst_stylize, load_transformer_net
+
+    with torch.no_grad():
+        return {"stylized": fst_stylize(load_transformer_net(fns_state()), fns_input())}
+
+
+# --------------------------------------------------------------------------- sniklaus/pytorch-pwc
+
+_PWC_NUMBERS = ("One", "Two", "Thr", "Fou", "Fiv", "Six")
+
+
+def pwc_spec() -> Spec:
+    """run.py ``Network`` in the published file's spelling (``module*``; upstream maps it to ``net*``)."""
+    pyramid = (3, 16, 32, 64, 96, 128, 196)
+    spec: Spec = []
+    for level, name in enumerate(_PWC_NUMBERS, 1):
+        cin, cout = pyramid[level - 1], pyramid[level]
+        spec += conv(f"moduleExtractor.module{name}.0", cin, cout, 3)
+        spec += conv(f"moduleExtractor.module{name}.2", cout, cout, 3) + conv(f"moduleExtractor.module{name}.4", cout, cout, 3)
+    dense = (128, 128, 96, 64, 32)
+
+    def current(level: int) -> int:
+        return 81 if level == 6 else 81 + pyramid[level] + 2 + 2
+
+    for level in (2, 3, 4, 5, 6):
+        name = f"module{_PWC_NUMBERS[level - 1]}"
+        if level < 6:
+            spec += deconv(f"{name}.moduleUpflow", 2, 2, 4) + deconv(f"{name}.moduleUpfeat", current(level + 1) + 448, 2, 4)
+        width = current(level)
+        for k, out in enumerate(dense):
+            spec += conv(f"{name}.module{_PWC_NUMBERS[k]}.0", width, out, 3)
+            width += out
+        spec += conv(f"{name}.moduleSix.0", width, 2, 3)
+    width = current(2) + 448
+    for k, out in enumerate((128, 128, 128, 96, 64, 32, 2)):
+        spec += conv(f"moduleRefiner.moduleMain.{2 * k}", width, out, 3)
+        width = out
+    return spec
+
+
+PWC_SEED = 1803
+
+
+def pwc_state() -> dict[str, Tensor]:
+    return seeded_state(pwc_spec(), PWC_SEED, transposed=tuple(f"module{n}.moduleUp" for n in _PWC_NUMBERS))
+
+
+def pwc_inputs() -> tuple[Tensor, Tensor]:
+    """Two 1×3×100×120 RGB frames in [0,1] (resized to 128×128 inside, as upstream ``estimate``)."""
+    one = seeded_input((1, 3, 100, 120), PWC_SEED)
+    return one, 0.8 * one.roll((3, -2), (2, 3)) + 0.2 * seeded_input((1, 3, 100, 120), PWC_SEED + 1)
+
+
+def pwc_port_outputs() -> dict[str, Tensor]:
+    """:func:`hypercon.flow.pwcnet.pwcnet_flow` (RGB in; it flips to BGR as upstream's CLI does)."""
+    from hypercon.flow.pwcnet import load_pwcnet_state_dict, pwcnet_flow
+
+    with torch.no_grad():
+        return {"flow": pwcnet_flow(load_pwcnet_state_dict(pwc_state()), *pwc_inputs())}
+
+
+# --------------------------------------------------------------- daa233/generative-inpainting-pytorch
+
+_CA_COARSE = [("conv1", 5, 32, 5), ("conv2_downsample", 32, 64, 3), ("conv3", 64, 64, 3),
+              ("conv4_downsample", 64, 128, 3), ("conv5", 128, 128, 3), ("conv6", 128, 128, 3),
+              ("conv7_atrous", 128, 128, 3), ("conv8_atrous", 128, 128, 3), ("conv9_atrous", 128, 128, 3),
+              ("conv10_atrous", 128, 128, 3), ("conv11", 128, 128, 3), ("conv12", 128, 128, 3),
+              ("conv13", 128, 64, 3), ("conv14", 64, 64, 3), ("conv15", 64, 32, 3), ("conv16", 32, 16, 3),
+              ("conv17", 16, 3, 3)]
+_CA_FINE = [("conv1", 5, 32, 5), ("conv2_downsample", 32, 32, 3), ("conv3", 32, 64, 3),
+            ("conv4_downsample", 64, 64, 3), ("conv5", 64, 128, 3), ("conv6", 128, 128, 3),
+            ("conv7_atrous", 128, 128, 3), ("conv8_atrous", 128, 128, 3), ("conv9_atrous", 128, 128, 3),
+            ("conv10_atrous", 128, 128, 3), ("pmconv1", 5, 32, 5), ("pmconv2_downsample", 32, 32, 3),
+            ("pmconv3", 32, 64, 3), ("pmconv4_downsample", 64, 128, 3), ("pmconv5", 128, 128, 3),
+            ("pmconv6", 128, 128, 3), ("pmconv9", 128, 128, 3), ("pmconv10", 128, 128, 3),
+            ("allconv11", 256, 128, 3), ("allconv12", 128, 128, 3), ("allconv13", 128, 64, 3),
+            ("allconv14", 64, 64, 3), ("allconv15", 64, 32, 3), ("allconv16", 32, 16, 3), ("allconv17", 16, 3, 3)]
+
+
+def ca_spec(prefix: str = "netG.") -> Spec:
+    """model/networks.py ``Generator`` (input_dim 3, ngf 32; ``gen_conv`` → ``<name>.conv``), keyed as
+    the converted TF weights ``torch_model.p`` are (the ``Trainer``'s ``netG.`` prefix)."""
+    spec: Spec = []
+    for stage, layers in (("coarse_generator", _CA_COARSE), ("fine_generator", _CA_FINE)):
+        for name, cin, cout, k in layers:
+            spec += conv(f"{prefix}{stage}.{name}.conv", cin, cout, k)
+    return spec
+
+
+CA_SEED = 1804
+
+
+def ca_state() -> dict[str, Tensor]:
+    """Both stages' output convs scaled ×4 so the [-1,1] outputs spread (and some clamp)."""
+    state = seeded_state(ca_spec(), CA_SEED)
+    for key in ("netG.coarse_generator.conv17.conv.weight", "netG.fine_generator.allconv17.conv.weight"):
+        state[key] *= 4.0
+    return state
+
+
+def ca_inputs() -> tuple[Tensor, Tensor]:
+    """A 1×3×64×64 RGB frame in [0,1] and its hole (1×1×64×64, 1 = missing: a 24×20 box)."""
+    image = seeded_input((1, 3, 64, 64), CA_SEED)
+    hole = torch.zeros(1, 1, 64, 64)
+    hole[..., 20:44, 18:38] = 1.0
+    return image, hole
+
+
+def ca_port_outputs() -> dict[str, Tensor]:
+    """:func:`hypercon.models.cxtattn.cxtattn_inpaint` (stage 2, not composited; RGB fed as given)."""
+    from hypercon.models.cxtattn import cxtattn_inpaint, load_cxtattn
+
+    image, hole = ca_inputs()
+    net, _ = load_cxtattn(ca_state())
+    with torch.no_grad():
+        return {"stage2": cxtattn_inpaint(net, image, 1.0 - hole, channel_order="rgb")}
+
+
+# ------------------------------------------------------------------------------ piergiaj/pytorch-i3d
+
+_I3D_BLOCKS = (("Mixed_3b", 192, (64, 96, 128, 16, 32, 32)), ("Mixed_3c", 256, (128, 128, 192, 32, 96, 64)),
+               ("Mixed_4b", 480, (192, 96, 208, 16, 48, 64)), ("Mixed_4c", 512, (160, 112, 224, 24, 64, 64)),
+               ("Mixed_4d", 512, (128, 128, 256, 24, 64, 64)), ("Mixed_4e", 512, (112, 144, 288, 32, 64, 64)),
+               ("Mixed_4f", 528, (256, 160, 320, 32, 128, 128)), ("Mixed_5b", 832, (256, 160, 320, 32, 128, 128)),
+               ("Mixed_5c", 832, (384, 192, 384, 48, 128, 128)))
+I3D_ENDPOINTS = ("Conv3d_2c_3x3", "Mixed_3c", "Mixed_4f", "Mixed_5c")  # VLPIPS's layers; Mixed_5c → VFID
+
+
+def i3d_spec() -> Spec:
+    """pytorch_i3d.py ``InceptionI3d(400, in_channels=3)``: ``Unit3D`` = ``conv3d`` (no bias) + ``bn``
+    (BatchNorm3d, with ``num_batches_tracked`` as today's torch saves it); ``logits.conv3d`` has a bias."""
+    spec: Spec = []
+
+    def unit(name: str, cin: int, cout: int, k: int) -> None:
+        nonlocal spec
+        spec += conv(f"{name}.conv3d", cin, cout, k, bias=False, dims=3) + norm(f"{name}.bn", cout, True, True)
+
+    unit("Conv3d_1a_7x7", 3, 64, 7)
+    unit("Conv3d_2b_1x1", 64, 64, 1)
+    unit("Conv3d_2c_3x3", 64, 192, 3)
+    for name, cin, (b0, b1a, b1b, b2a, b2b, b3b) in _I3D_BLOCKS:
+        unit(f"{name}.b0", cin, b0, 1)
+        unit(f"{name}.b1a", cin, b1a, 1)
+        unit(f"{name}.b1b", b1a, b1b, 3)
+        unit(f"{name}.b2a", cin, b2a, 1)
+        unit(f"{name}.b2b", b2a, b2b, 3)
+        unit(f"{name}.b3b", cin, b3b, 1)
+    return spec + conv("logits.conv3d", 1024, 400, 1, dims=3)
+
+
+I3D_SEED = 1805
+
+
+def i3d_state() -> dict[str, Tensor]:
+    return seeded_state(i3d_spec(), I3D_SEED, gain=math.sqrt(2.0))
+
+
+def i3d_input() -> Tensor:
+    """A 1×3×10×64×64 clip in [0,1] (VIE's 10-frame window, fed in [0,1] as VIE does)."""
+    return seeded_input((1, 3, 10, 64, 64), I3D_SEED)
+
+
+def i3d_port_outputs() -> dict[str, Tensor]:
+    """:func:`metrics.i3d.i3d_from_checkpoint` + ``InceptionI3d.extract`` at :data:`I3D_ENDPOINTS`."""
+    from metrics.i3d import i3d_from_checkpoint
+
+    with torch.no_grad():
+        return i3d_from_checkpoint(i3d_state()).extract(i3d_input(), I3D_ENDPOINTS)

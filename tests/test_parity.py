@@ -48,3 +48,23 @@ def test_superslomo_matches_video_to_slomo():
 def test_seeded_states_are_bit_identical_across_calls():
     first, second = ps.state_digest(ps.slomo_checkpoint()), ps.state_digest(ps.slomo_checkpoint())
     assert first == second and first["values"] == _sidecar("superslomo")["state_digest"]["values"]
+
+
+def test_fast_neural_style_matches_stylize():
+    """pytorch/examples ``stylize`` on a published-format state dict (stale InstanceNorm stats included)."""
+    assert_matches_upstream("fns", ps.fns_port_outputs(), ps.fns_state())
+
+
+def test_pwcnet_matches_estimate():
+    """sniklaus ``estimate`` (BGR, resize to 128×128 and back) on a ``module*``-spelled state dict."""
+    assert_matches_upstream("pwcnet", ps.pwc_port_outputs(), ps.pwc_state())
+
+
+def test_contextual_attention_matches_the_port_generator():
+    """daa233 ``Generator`` as ``test_tf_model.py`` runs it, from a ``netG.``-keyed (TF-converted) state."""
+    assert_matches_upstream("cxtattn", ps.ca_port_outputs(), ps.ca_state())
+
+
+def test_i3d_matches_upstream_up_to_mixed_5c():
+    """piergiaj ``InceptionI3d`` features at VLPIPS's four endpoints (Mixed_5c: VFID's input)."""
+    assert_matches_upstream("i3d", ps.i3d_port_outputs(), ps.i3d_state())
