@@ -282,6 +282,7 @@ class RAFTFlowSchema:
     _target_: str
     size: str
     num_flow_updates: int
+    release: str
     weights: Optional[str]
     weights_dir: Optional[str]
     device: str

@@ -88,6 +88,11 @@ def seeded_input(shape: tuple[int, ...], seed: int) -> Tensor:
     return torch.rand(shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float32)
 
 
+def eight_bit_input(shape: tuple[int, ...], seed: int) -> Tensor:
+    """:func:`seeded_input` quantised to k/255 (what ``ToTensor`` gives for an 8-bit image)."""
+    return (seeded_input(shape, seed) * 255).round() / 255
+
+
 def summary_indices(numel: int, count: int = 256) -> Tensor:
     """``count`` evenly spaced flat indices into a tensor of ``numel`` elements (all if fewer)."""
     return torch.linspace(0, numel - 1, min(count, numel)).round().long()
@@ -180,8 +185,8 @@ def fns_state() -> dict[str, Tensor]:
 
 
 def fns_input() -> Tensor:
-    """1×3×64×64 RGB in [0,1], quantised to k/255 (what ``ToTensor`` gives for an 8-bit image)."""
-    return (seeded_input((1, 3, 64, 64), FNS_SEED) * 255).round() / 255
+    """1×3×64×64 RGB, 8-bit (k/255)."""
+    return eight_bit_input((1, 3, 64, 64), FNS_SEED)
 
 
 def fns_port_outputs() -> dict[str, Tensor]:
@@ -354,3 +359,102 @@ def i3d_port_outputs() -> dict[str, Tensor]:
 
     with torch.no_grad():
         return i3d_from_checkpoint(i3d_state()).extract(i3d_input(), I3D_ENDPOINTS)
+
+
+# ------------------------------------------------------- torchvision RAFT, princeton-vl/RAFT (small)
+
+RAFT_SEED = 1806
+RAFT_UPDATES = 6
+
+
+def raft_torchvision_state() -> dict[str, Tensor]:
+    """``torchvision.models.optical_flow.raft_small`` keys and shapes (upstream here IS torchvision)."""
+    from torchvision.models.optical_flow import raft_small
+
+    spec = [(k, tuple(v.shape)) for k, v in raft_small(weights=None).state_dict().items()]
+    return seeded_state(spec, RAFT_SEED)
+
+
+def raft_small_princeton_spec() -> Spec:
+    """princeton-vl/RAFT ``raft-small.pth``: ``RAFT(args.small=True)`` under ``nn.DataParallel``
+    (``module.``): ``SmallEncoder`` fnet (128) / cnet (96 + 64), ``BottleneckBlock`` layers (instance
+    norm / none: no norm parameters), ``SmallUpdateBlock`` (motion encoder, ``ConvGRU``, flow head)."""
+    spec: Spec = []
+    for net, out in (("fnet", 128), ("cnet", 160)):
+        spec += conv(f"module.{net}.conv1", 3, 32, 7)
+        cin = 32
+        for layer, planes in enumerate((32, 64, 96), 1):
+            for block in (0, 1):
+                name = f"module.{net}.layer{layer}.{block}"
+                spec += conv(f"{name}.conv1", cin, planes // 4, 1) + conv(f"{name}.conv2", planes // 4, planes // 4, 3)
+                spec += conv(f"{name}.conv3", planes // 4, planes, 1)
+                if block == 0 and layer > 1:
+                    spec += conv(f"{name}.downsample.0", cin, planes, 1)
+                cin = planes
+        spec += conv(f"module.{net}.conv2", 96, out, 1)
+    corr_planes = 4 * (2 * 3 + 1) ** 2  # 4 levels, radius 3
+    spec += conv("module.update_block.encoder.convc1", corr_planes, 96, 1)
+    spec += conv("module.update_block.encoder.convf1", 2, 64, 7) + conv("module.update_block.encoder.convf2", 64, 32, 3)
+    spec += conv("module.update_block.encoder.conv", 128, 80, 3)
+    for gate in "zrq":
+        spec += conv(f"module.update_block.gru.conv{gate}", 96 + 82 + 64, 96, 3)
+    return spec + conv("module.update_block.flow_head.conv1", 96, 128, 3) + conv("module.update_block.flow_head.conv2", 128, 2, 3)
+
+
+def raft_large_princeton_spec() -> Spec:
+    """princeton-vl/RAFT ``raft-things.pth`` (large): ``BasicEncoder`` fnet (instance norm: no norm
+    parameters) and cnet (batch norm, with the downsample norm listed twice, as ``norm3`` and
+    ``downsample.1``), ``BasicUpdateBlock`` (``SepConvGRU`` convz1..convq2, mask head ``mask.0``/``mask.2``)."""
+    spec: Spec = []
+    for net, out in (("fnet", 256), ("cnet", 256)):
+        batch = net == "cnet"
+        spec += (norm(f"module.{net}.norm1", 64, True, True) if batch else []) + conv(f"module.{net}.conv1", 3, 64, 7)
+        cin = 64
+        for layer, planes in enumerate((64, 96, 128), 1):
+            for block in (0, 1):
+                name = f"module.{net}.layer{layer}.{block}"
+                down = block == 0 and layer > 1
+                spec += conv(f"{name}.conv1", cin, planes, 3) + conv(f"{name}.conv2", planes, planes, 3)
+                for k in (1, 2, 3) if batch and down else (1, 2) if batch else ():
+                    spec += norm(f"{name}.norm{k}", planes, True, True)
+                if down:
+                    spec += conv(f"{name}.downsample.0", cin, planes, 1)
+                    spec += norm(f"{name}.downsample.1", planes, True, True) if batch else []
+                cin = planes
+        spec += conv(f"module.{net}.conv2", 128, out, 1)
+    enc = "module.update_block.encoder"
+    spec += conv(f"{enc}.convc1", 4 * 9 * 9, 256, 1) + conv(f"{enc}.convc2", 256, 192, 3)
+    spec += conv(f"{enc}.convf1", 2, 128, 7) + conv(f"{enc}.convf2", 128, 64, 3) + conv(f"{enc}.conv", 256, 126, 3)
+    for half, kernel in (("1", (1, 5)), ("2", (5, 1))):
+        for gate in "zrq":
+            spec += conv(f"module.update_block.gru.conv{gate}{half}", 128 + 256, 128, kernel)
+    spec += conv("module.update_block.flow_head.conv1", 128, 256, 3) + conv("module.update_block.flow_head.conv2", 256, 2, 3)
+    return spec + conv("module.update_block.mask.0", 128, 256, 3) + conv("module.update_block.mask.2", 256, 576, 1)
+
+
+def raft_large_princeton_state() -> dict[str, Tensor]:
+    """Seeded large state; each ``norm3`` alias holds the same tensors as its ``downsample.1`` (as the
+    module registered twice saves them)."""
+    state = seeded_state(raft_large_princeton_spec(), RAFT_SEED + 2)
+    for key in [k for k in state if ".downsample.1." in k]:
+        state[key.replace(".downsample.1.", ".norm3.")] = state[key]
+    return state
+
+
+def raft_princeton_state() -> dict[str, Tensor]:
+    return seeded_state(raft_small_princeton_spec(), RAFT_SEED + 1)
+
+
+def raft_inputs() -> tuple[Tensor, Tensor]:
+    """Two 1×3×128×128 RGB frames k/255 (8-bit, so princeton's ``2·(x/255) − 1`` of ``255·x`` is exact;
+    128 = the smallest side torchvision's pyramid takes)."""
+    one = eight_bit_input((1, 3, 128, 128), RAFT_SEED)
+    return one, one.roll((3, -5), (2, 3))
+
+
+def raft_port_outputs(state: dict[str, Tensor]) -> dict[str, Tensor]:
+    """:func:`hypercon.flow.raft.load_raft_state_dict` (either format) + :func:`raft_flow` (RAFT-small)."""
+    from hypercon.flow.raft import load_raft_state_dict, raft_flow
+
+    with torch.no_grad():
+        return {"flow": raft_flow(load_raft_state_dict(state, "small"), *raft_inputs(), RAFT_UPDATES)}

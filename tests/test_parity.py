@@ -45,9 +45,11 @@ def test_superslomo_matches_video_to_slomo():
     assert_matches_upstream("superslomo", ps.slomo_port_outputs(), ps.slomo_checkpoint())
 
 
-def test_seeded_states_are_bit_identical_across_calls():
-    first, second = ps.state_digest(ps.slomo_checkpoint()), ps.state_digest(ps.slomo_checkpoint())
-    assert first == second and first["values"] == _sidecar("superslomo")["state_digest"]["values"]
+def test_seeded_states_are_bit_identical_and_digests_see_one_bit():
+    first, second = ps.fns_state(), ps.fns_state()
+    assert ps.state_digest(first) == ps.state_digest(second) == _sidecar("fns")["state_digest"]
+    second["conv1.conv2d.bias"][0] = torch.nextafter(second["conv1.conv2d.bias"][0], torch.tensor(1.0))
+    assert ps.state_digest(second)["values"] != ps.state_digest(first)["values"]
 
 
 def test_fast_neural_style_matches_stylize():
@@ -68,3 +70,14 @@ def test_contextual_attention_matches_the_port_generator():
 def test_i3d_matches_upstream_up_to_mixed_5c():
     """piergiaj ``InceptionI3d`` features at VLPIPS's four endpoints (Mixed_5c: VFID's input)."""
     assert_matches_upstream("i3d", ps.i3d_port_outputs(), ps.i3d_state())
+
+
+def test_torchvision_raft_matches_torchvision():
+    """``raft_flow`` (the [0,1] → [-1,1] preset, padding) equals torchvision's own ``OpticalFlow`` preset run."""
+    assert_matches_upstream("raft", ps.raft_port_outputs(ps.raft_torchvision_state()), ps.raft_torchvision_state())
+
+
+def test_raft_small_pth_matches_princeton_vl_raft():
+    """A raft-small.pth-format state (``module.`` keys) converted to torchvision's network reproduces
+    princeton-vl's own ``RAFT`` (inputs in [0,255]) exactly."""
+    assert_matches_upstream("raft_princeton", ps.raft_port_outputs(ps.raft_princeton_state()), ps.raft_princeton_state())
