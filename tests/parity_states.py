@@ -10,6 +10,7 @@ weights: the sidecar records :func:`state_digest` of the spec and of the values,
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 
@@ -114,11 +115,12 @@ def slomo_unet_spec(cin: int, cout: int) -> Spec:
 SLOMO_SEED = 1801
 
 
+@functools.lru_cache(maxsize=1)
 def slomo_checkpoint() -> dict:
     """``SuperSloMo.ckpt`` layout: ``state_dictFC`` (UNet(6,4)), ``state_dictAT`` (UNet(20,5)) + metadata.
 
     Gain 1.5 and the flow head's bias make the flows several pixels, so warping and the decoders'
-    upsampling matter."""
+    upsampling matter. Cached (the two UNets hold 40 M values): treat it as read-only."""
     flow_comp = seeded_state(slomo_unet_spec(6, 4), SLOMO_SEED, gain=1.5)
     arb_time = seeded_state(slomo_unet_spec(20, 5), SLOMO_SEED + 1, gain=1.5)
     flow_comp["conv3.bias"] = torch.tensor([3.0, -2.0, -2.5, 1.5])
