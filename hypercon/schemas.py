@@ -298,6 +298,7 @@ class RAFTFlowSchema:
     _target_: str
     size: str
     num_flow_updates: int
+    release: str
     weights: Optional[str]
     weights_dir: Optional[str]
     device: str
@@ -325,6 +326,7 @@ class SuperSloMoSchema:
     device: str
     batch_size: int
     upstream_warp: bool
+    outside: str
 
 
 # ------------------------------------------------------------------------------------------ dataset

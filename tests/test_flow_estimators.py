@@ -227,7 +227,7 @@ def test_offline_configs_instantiate(option, cls, options):
     assert type(est) is cls and est.tier == "offline" and est.options() == options
 
 
-@pytest.mark.parametrize("option", ["raft_small", "raft_large", "pwcnet"])
+@pytest.mark.parametrize("option", ["raft_small", "raft_large", "raft_things", "pwcnet"])
 def test_paper_configs_need_weights(option, tmp_path, monkeypatch):
     from hypercon.weights import MissingWeightsError
 
