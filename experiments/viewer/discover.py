@@ -36,6 +36,8 @@ class Panel:
 
     label: str
     frames_dir: Path | None  # PNG/JPEG frames on disk (None: ``source_frames`` holds them)
+    method: str = ""  # the method's config name (hypercon, framewise, vcons, …)
+    is_reference: bool = False  # the frame-wise output of the image model
     job: str = ""
     job_dir: Path | None = None
     metrics: dict[str, str] = field(default_factory=dict)  # "E_warp ↓" -> "0.001234"
@@ -55,6 +57,7 @@ class VideoGroup:
     source: Panel | None = None
     source_note: str = ""
     fps: float = 24.0
+    style: str = ""  # the style (style transfer) or the image model: Table 17's column groups
     jobs: list[tuple[str, Path, dict[str, Any]]] = field(default_factory=list)  # (job, dir, config) for the source
 
     @property
@@ -113,13 +116,15 @@ def _add_panel(groups, job: str, job_dir: Path, cols, specs, config, row: dict[s
         return
     key = (str(cols["dataset"]), str(cols["task"]), setting_of(cols), video)
     group = groups.setdefault(key, VideoGroup(*key))
+    group.style = str(cols.get("style") if cols.get("task") == "style" and cols.get("style") else cols.get("model"))
     fps = (row.get("meta") or {}).get("fps")
     if isinstance(fps, (int, float)) and fps > 0:
         group.fps = float(fps)
     per_pair = (row.get("per_frame") or {}).get("ewarp")
     maps = store.error_maps_path(video)
-    group.panels.append(Panel(str(cols.get("label") or cols.get("method") or job), frames, job, job_dir,
-                              key_metrics(row, specs), per_pair, maps if maps.is_file() else None))
+    group.panels.append(Panel(str(cols.get("label") or cols.get("method") or job), frames, str(cols.get("method")),
+                              bool(cols.get("is_reference")), job, job_dir, key_metrics(row, specs), per_pair,
+                              maps if maps.is_file() else None))
     group.jobs.append((job, job_dir, config))
 
 

@@ -71,8 +71,7 @@ def source_frames(group: VideoGroup) -> tuple[list[np.ndarray] | None, str]:
             from hypercon.config import instantiate_component
 
             dataset = instantiate_component(OmegaConf.create(config["dataset"]), mask_dir=str(job_dir / "masks"))
-            frames = frames_to_uint8(dataset.load(group.video).frames)
-            return [np.ascontiguousarray(f) for f in frames.permute(0, 2, 3, 1).numpy()], ""
+            return list(frames_to_uint8(dataset.load(group.video).frames)), ""
         except Exception as exc:  # noqa: BLE001 - any reason the data is not here: the panel is omitted
             reasons.append(f"{job}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
     why = reasons[0] if reasons else "no job recorded its dataset config"
