@@ -99,6 +99,7 @@ class Row:
     notes: list[int] = field(default_factory=list)  # numbers of the footnotes that apply
     cells: dict[tuple[Any, str], Cell] = field(default_factory=dict)  # (column group value, key) -> cell
     jobs: list[str] = field(default_factory=list)
+    link: str = ""  # Markdown: the row label links here (the viewer's page, ``report --viewer``)
 
 
 @dataclass
@@ -332,7 +333,7 @@ def render_markdown(table: Table) -> str:
             for col in cols:
                 c = row.cells.get(col, Cell("not_computed", text="n/a"))
                 cells.append(f"**{c.text}**" if c.bold else c.text)
-            label = row.label + "".join(f" [{n}]" for n in row.notes)
+            label = (f"[{row.label}]({row.link})" if row.link else row.label) + "".join(f" [{n}]" for n in row.notes)
             lines.append("| " + " | ".join([dataset if i == 0 else "", label, *cells]) + " |")
     lines.append("")
     lines += [f"[{n}] {text}  " for n, text in enumerate(table.footnotes, 1)]

@@ -49,7 +49,7 @@ def message_page(title: str, text: str, link: tuple[str, str] | None = None) -> 
 def start_page() -> str:
     return (_top("Video survey") + "<p>Enter your worker id to take the qualification test (10 questions; "
             "8 correct answers are needed), then answer the survey's questions.</p>"
-            '<form method="get" action="/qualify"><input id="worker" name="worker" pattern="[A-Za-z0-9_-]{1,64}" '
+            '<form method="get" action="/qualify"><input id="worker" name="worker" pattern="[A-Za-z0-9_\\-]{1,64}" '
             'required> <button id="start" type="submit">Start</button></form></body></html>\n')
 
 

@@ -43,7 +43,7 @@ class Site:
     root: Path
     total_bytes: int
     pages: list[Path] = field(default_factory=list)  # video pages
-    job_index: dict[str, Path] = field(default_factory=dict)  # job -> its (dataset, task) index page
+    job_pages: dict[Path, str] = field(default_factory=dict)  # job folder -> "<dataset>-<task>/index.html#method-…"
 
 
 def read_rgb(folder: Path) -> list[np.ndarray]:
@@ -176,7 +176,7 @@ def build_site(dirs: list[Path | str], out: Path | str, quality: int = 85, max_s
         section["rows"].append({"video": group.video, "href": f"{slug(group.setting)}/{slug(group.video)}/index.html",
                                 "cells": {p.label: p.metrics for p in group.panels}})
         for panel in group.panels:
-            site.job_index.setdefault(panel.job, out / page_dir / "index.html")
+            site.job_pages.setdefault(Path(panel.job_dir).resolve(), f"{page_dir}/index.html#method-{slug(panel.label)}")
     entries = []
     for (dataset, task), sections in pages.items():
         title = f"{dataset} · {task}"
