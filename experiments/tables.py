@@ -356,7 +356,8 @@ def render_latex(table: Table) -> str:
            r"\begin{tabular}{ll" + "r" * len(cols) + "}", r"\toprule"]
     if table.group_name:
         n = len(table.keys)
-        out.append(" & & " + " & ".join(rf"\multicolumn{{{n}}}{{c}}{{{tex_escape(str(g))}}}" for g in table.groups) + r" \\")
+        out.append(" & & " + " & ".join(rf"\multicolumn{{{n}}}{{c}}{{{tex_escape(str(g))}}}" for g in table.groups)
+                   + r" \\")
         out.append("".join(rf"\cmidrule(lr){{{3 + i * n}-{2 + (i + 1) * n}}}" for i in range(len(table.groups))))
     out.append(" & ".join([*table.row_headers] + [tex_escape(table.headers[k]) for _, k in cols]) + r" \\")
     for dataset, rows in table.blocks:
@@ -366,7 +367,8 @@ def render_latex(table: Table) -> str:
             for col in cols:
                 c = row.cells.get(col, Cell("not_computed", text="n/a"))
                 cells.append(r"\textbf{" + tex_escape(c.text) + "}" if c.bold else tex_escape(c.text))
-            label = tex_escape(row.label) + (r"\textsuperscript{" + ",".join(map(str, row.notes)) + "}" if row.notes else "")
+            notes = r"\textsuperscript{" + ",".join(map(str, row.notes)) + "}" if row.notes else ""
+            label = tex_escape(row.label) + notes
             out.append(" & ".join([tex_escape(dataset) if i == 0 else "", label, *cells]) + r" \\")
     out += [r"\bottomrule", r"\end{tabular}", r"\par\smallskip", r"{\footnotesize"]
     out += [rf"\textsuperscript{{{n}}}{tex_escape(t)}\\" for n, t in enumerate(table.footnotes, 1)]

@@ -18,8 +18,8 @@ from hypercon.errors import SettingError
 from metrics.warping_error import reduce_pairs, warping_error
 
 REPO = Path(__file__).resolve().parents[1]
-TINY = ["dataset.num_videos=2", "dataset.num_frames=5", "dataset.height=40", "dataset.width=56", "metrics.names=[ewarp]", "save_video=false",
-        "method=framewise"]
+TINY = ["dataset.num_videos=2", "dataset.num_frames=5", "dataset.height=40", "dataset.width=56",
+        "metrics.names=[ewarp]", "save_video=false", "method=framewise"]
 
 
 def cfg_for(tmp_path: Path, *overrides: str):
@@ -56,8 +56,8 @@ def test_saved_maps_agree_with_metrics_json(tmp_path):
         assert record["per_frame"]["ewarp"] == pytest.approx(saved["per_pair"].tolist(), rel=1e-12)
         assert per_pair == pytest.approx(saved["per_pair"], rel=2e-3)
         assert float(np.nanmean(per_pair)) == pytest.approx(record["metrics"]["ewarp"], rel=1e-3)
-        assert reduce_pairs(torch.tensor(record["per_frame"]["ewarp"], dtype=torch.float64)) == pytest.approx(record["metrics"]["ewarp"],
-                                                                                         rel=1e-12)
+        per_frame = torch.tensor(record["per_frame"]["ewarp"], dtype=torch.float64)
+        assert reduce_pairs(per_frame) == pytest.approx(record["metrics"]["ewarp"], rel=1e-12)
 
 
 def test_maps_off_by_default_and_need_ewarp(tmp_path):

@@ -75,7 +75,8 @@ def test_nine_of_ten_answers_with_a_seven_in_ten_preference(driver, server, surv
         tokens.append(data)
         task = tasks[data["task"]]
         prefer = "hypercon" if n < 7 else "framewise"
-        driver.find_element("css selector", f'input[name="answer"][value="{"left" if task["left"] == prefer else "right"}"]').click()
+        side = "left" if task["left"] == prefer else "right"
+        driver.find_element("css selector", f'input[name="answer"][value="{side}"]').click()
         if n == 0:
             driver.find_element("id", "difficult").click()
         driver.find_element("id", "submit").click()

@@ -120,10 +120,12 @@ def render(survey: dict[str, Any], responses: list[dict[str, Any]], fmt: str) ->
     if fmt == "tex":
         from experiments.tables import tex_escape as _tex
 
-        out = [r"\begin{table}[t]", r"\centering", r"\caption{" + _tex(title) + "}", r"\begin{tabular}{lll" + "r" * 8 + "}",
-               r"\toprule", " & ".join(_tex(h) for h in headers(pair)) + r" \\", r"\midrule"]
+        out = [r"\begin{table}[t]", r"\centering", r"\caption{" + _tex(title) + "}",
+               r"\begin{tabular}{lll" + "r" * 8 + "}", r"\toprule",
+               " & ".join(_tex(h) for h in headers(pair)) + r" \\", r"\midrule"]
         out += [" & ".join(_tex(c) for c in _cells(r, pair)) + r" \\" for r in rows]
-        return "\n".join([*out, r"\bottomrule", r"\end{tabular}", r"\par\footnotesize " + _tex(NOTE), r"\end{table}"]) + "\n"
+        out += [r"\bottomrule", r"\end{tabular}", r"\par\footnotesize " + _tex(NOTE), r"\end{table}"]
+        return "\n".join(out) + "\n"
     raise ValueError(f"--format must be md, tex or csv, got {fmt!r}")
 
 

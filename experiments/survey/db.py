@@ -22,12 +22,13 @@ CREATE TABLE IF NOT EXISTS workers (worker TEXT PRIMARY KEY, correct INTEGER NOT
 CREATE TABLE IF NOT EXISTS tokens (token TEXT PRIMARY KEY, worker TEXT NOT NULL, task TEXT NOT NULL,
     issued REAL NOT NULL, used INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS responses (id INTEGER PRIMARY KEY, worker TEXT NOT NULL, task TEXT NOT NULL,
-    question TEXT NOT NULL, left_method TEXT NOT NULL, right_method TEXT NOT NULL, answer TEXT NOT NULL, chosen TEXT NOT NULL,
+    question TEXT NOT NULL, left_method TEXT NOT NULL, right_method TEXT NOT NULL, answer TEXT NOT NULL,
+    chosen TEXT NOT NULL,
     difficult INTEGER NOT NULL, time_on_page_ms INTEGER NOT NULL, qualified INTEGER NOT NULL, at REAL NOT NULL,
     UNIQUE (worker, task));
 """
-COLUMNS = ("id", "worker", "task", "question", "left_method", "right_method", "answer", "chosen", "difficult", "time_on_page_ms",
-           "qualified", "at")
+COLUMNS = ("id", "worker", "task", "question", "left_method", "right_method", "answer", "chosen", "difficult",
+           "time_on_page_ms", "qualified", "at")
 
 
 class Refused(Exception):

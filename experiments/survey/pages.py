@@ -24,7 +24,8 @@ def _top(title: str, inline: bool = False) -> str:
 
 def _script(data: dict[str, Any], inline: bool = False) -> str:
     blob = json.dumps(data).replace("</", "<\\/")
-    code = f"<script>{(STATIC / 'survey.js').read_text()}</script>" if inline else '<script src="/assets/survey.js"></script>'
+    code = (f"<script>{(STATIC / 'survey.js').read_text()}</script>" if inline
+            else '<script src="/assets/survey.js"></script>')
     return f'<script id="survey-data" type="application/json">{blob}</script>{code}</body></html>\n'
 
 
@@ -34,8 +35,8 @@ def _clip(clip: str, number: int, frames: int) -> str:
 
 
 def _choices(name: str, values: list[tuple[str, str]]) -> str:
-    return "".join(f'<label class="choice"><input type="radio" name="{escape(name)}" value="{escape(v)}"> {escape(text)}'
-                   "</label>" for v, text in values)
+    return "".join(f'<label class="choice"><input type="radio" name="{escape(name)}" value="{escape(v)}"> '
+                   f"{escape(text)}</label>" for v, text in values)
 
 
 CONTROLS = '<p class="controls"><button id="play" type="button">Play / Pause</button> <span id="status"></span></p>'
@@ -68,7 +69,8 @@ def qualification_page(worker: str, token: str, qual: dict[str, Any]) -> str:
 
 def task_body(task: dict[str, Any], question: str) -> str:
     """The clips and the answer choices of one task (video 1 is the frame-wise reference for adherence)."""
-    clips = ([task["reference_clip"]] if task["question"] == "adherence" else []) + [task["left_clip"], task["right_clip"]]
+    reference = [task["reference_clip"]] if task["question"] == "adherence" else []
+    clips = reference + [task["left_clip"], task["right_clip"]]
     first = len(clips) - 1  # the number of the left video
     return (CONTROLS + '<div class="clips">' + "".join(_clip(c, n, task["frames"]) for n, c in enumerate(clips, 1))
             + f'</div><h2 id="question">{escape(question)}</h2>'

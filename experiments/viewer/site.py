@@ -176,7 +176,8 @@ def build_site(dirs: list[Path | str], out: Path | str, quality: int = 85, max_s
         section["rows"].append({"video": group.video, "href": f"{slug(group.setting)}/{slug(group.video)}/index.html",
                                 "cells": {p.label: p.metrics for p in group.panels}})
         for panel in group.panels:
-            site.job_pages.setdefault(Path(panel.job_dir).resolve(), f"{page_dir}/index.html#method-{slug(panel.label)}")
+            page = f"{page_dir}/index.html#method-{slug(panel.label)}"
+            site.job_pages.setdefault(Path(panel.job_dir).resolve(), page)
     entries = []
     for (dataset, task), sections in pages.items():
         title = f"{dataset} · {task}"
