@@ -183,3 +183,26 @@ def test_report_links_rows_to_the_viewer(site, capsys):
     for label, page, anchor in links:
         html = (site / "report" / page).read_text()
         assert f'id="{anchor}"' in html and label in html
+
+
+def test_source_from_the_dataset_or_omitted_with_a_note(site, tmp_path):
+    """Without saved inputs the source panel is read with the run's recorded dataset config; when that cannot
+    be read, the page omits the panel and says why."""
+    import json
+    import shutil
+
+    run_dir = tmp_path / "runs" / "framewise"
+    shutil.copytree(site / "sweep" / "framewise", run_dir)
+    shutil.rmtree(run_dir / "inputs")
+    build_site([run_dir], tmp_path / "from_dataset")
+    page = next((tmp_path / "from_dataset").glob("*/*/*/"))
+    saved = np.asarray(Image.open(site / "sweep" / "framewise" / "inputs" / "synth-000" / "frames" / "00002.png"))
+    shown = np.asarray(Image.open(page / "src" / "00002.jpg")).astype(np.float64)
+    assert psnr(shown, saved.astype(np.float64)) > 30.0  # the synthetic dataset, regenerated from its config
+    results = json.loads((run_dir / "results.json").read_text())
+    results["provenance"]["config"]["dataset"] = {"_target_": "datasets.folder.FolderDataset",
+                                                  "root": str(tmp_path / "gone"), "name": "synthetic"}
+    (run_dir / "results.json").write_text(json.dumps(results))
+    build_site([run_dir], tmp_path / "omitted")
+    html = next((tmp_path / "omitted").glob("*/*/*/index.html")).read_text()
+    assert 'data-panel="src"' not in html and "source omitted" in html and "gone" in html

@@ -27,6 +27,7 @@ from experiments.store import atomic_write_bytes
 from experiments.viewer.discover import Panel, VideoGroup, discover, slug
 from experiments.viewer.images import fit_size, heat_rgb, write_jpegs
 from experiments.viewer.pages import home_page, index_page, video_page
+from hypercon.errors import find_expected_error, one_line
 from hypercon.io.frames import list_frame_files
 
 log = logging.getLogger(__name__)
@@ -73,7 +74,8 @@ def source_frames(group: VideoGroup) -> tuple[list[np.ndarray] | None, str]:
             dataset = instantiate_component(OmegaConf.create(config["dataset"]), mask_dir=str(job_dir / "masks"))
             return list(frames_to_uint8(dataset.load(group.video).frames)), ""
         except Exception as exc:  # noqa: BLE001 - any reason the data is not here: the panel is omitted
-            reasons.append(f"{job}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+            cause = find_expected_error(exc) or exc  # the user error inside Hydra's InstantiationException
+            reasons.append(f"{job}: {type(cause).__name__}: {one_line(cause)}")
     why = reasons[0] if reasons else "no job recorded its dataset config"
     return None, (f"source omitted: no saved inputs (save_inputs=true saves them) and the dataset frames are "
                   f"not readable here ({why})")
