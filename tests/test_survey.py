@@ -14,7 +14,7 @@ from scipy.stats import binomtest
 from experiments.survey.__main__ import main as survey_main
 from experiments.survey.analyze import agreement, render, table
 from experiments.survey.qualification import make_triplets, score
-from survey_client import Server, page_data
+from experiments.survey.client import Server, page_data
 
 
 @pytest.fixture(scope="module")

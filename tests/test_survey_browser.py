@@ -15,7 +15,7 @@ from scipy.stats import binomtest
 
 from browser import chromium, console_errors, wait_for
 from experiments.survey.__main__ import main as survey_main
-from survey_client import Server
+from experiments.survey.client import Server
 
 pytestmark = pytest.mark.browser
 

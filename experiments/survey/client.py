@@ -1,4 +1,5 @@
-"""Helpers of the survey tests: the server as a subprocess (killable), and a plain HTTP client."""
+"""A scripted client of the survey server (the tests, ``benchmarks/bench_survey.py``): the server as a
+subprocess (``kill()`` is ``kill -9``), plain HTTP GET / POST, and the data a page embeds."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 class Server:
