@@ -4,9 +4,9 @@
         [--max-side 480] [--json FILE]
     python benchmarks/bench_viewer.py --page site/davis2016-style/.../index.html    # time a built page
 
-Without ``--page`` it writes a stand-in sweep (one procedural video; each "method" is the video with its own
-per-frame brightness flicker, and a squared frame difference as its E_warp map, so the flicker view has
-images to load), builds the site and times its video page. Reported: the site's size and build time; in
+Without ``--page`` it writes a stand-in sweep (one video: ``bench_metrics.synthetic_video``, a panned natural
+image; each "method" is the video with its own per-frame brightness flicker, and a squared frame difference as
+its E_warp map, so the flicker view has images to load), builds the site and times its video page. Reported: the site's size and build time; in
 Chromium (Navigation Timing): DOMContentLoaded, the load event (every preloaded frame fetched), the time until
 every image is decoded and frame 0 drawn, and the frame rate reached during 3 s of playback at 24 fps (below
 24 = the page stalls).
@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from experiments.store import RunStore, atomic_write_json  # noqa: E402
 from experiments.viewer import build_site, human_size  # noqa: E402
@@ -33,11 +34,11 @@ from experiments.viewer.headless import close, find_browser, launch, page_load_t
 
 def stand_in_sweep(root: Path, frames: int, methods: int, width: int, height: int) -> None:
     """``methods`` run folders of one video, in the runner's layout (frames, error maps, records)."""
-    from datasets.synthetic import make_synthetic_video
+    from bench_metrics import synthetic_video  # a panned natural image: cheap at 832×480 × 100 frames
     from hypercon.checks import frames_from_uint8, frames_to_uint8
     from hypercon.io.frames import write_frames
 
-    video = frames_to_uint8(make_synthetic_video(0, frames, height, width).frames).astype(np.float32)
+    video = frames_to_uint8(synthetic_video(frames, height, width)[0]).astype(np.float32)
     rng = np.random.default_rng(0)
     for k in range(methods):
         store = RunStore(root / f"method{k}")

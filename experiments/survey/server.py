@@ -22,7 +22,6 @@ import logging
 import mimetypes
 import re
 import sys
-from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -61,6 +60,8 @@ class SurveyHandler(BaseHTTPRequestHandler):
     root: Path
     survey: dict[str, Any]
     qual: dict[str, Any]
+    db_file: Path
+    tasks: dict[str, dict[str, Any]]
     server_version = "hypercon-survey"
 
     # ---- plumbing ---------------------------------------------------------------------------------
@@ -102,21 +103,21 @@ class SurveyHandler(BaseHTTPRequestHandler):
         worker = self._worker(query)
         if worker is None:
             return None
-        status = db.worker_status(self.db, worker)
+        status = db.worker_status(self.db_file, worker)
         if url.path == "/qualify":
             if status is None:
-                token = db.issue_token(self.db, worker, db.QUALIFICATION)
+                token = db.issue_token(self.db_file, worker, db.QUALIFICATION)
                 return self._html(qualification_page(worker, token, self.qual))
             if status["qualified"]:
                 return self._redirect(f"/next?worker={worker}")
         if status is None or not status["qualified"]:
             return self._html(message_page("Not qualified", f"Worker {worker} has not passed the qualification test "
                                            "and cannot answer tasks."), 403)
-        counts, done = db.answered(self.db)
+        counts, done = db.answered(self.db_file)
         task = next_task(self.survey, counts, done, worker)
         if task is None:
             return self._html(message_page("Done", "There is no task left for you. Thank you!"))
-        token = db.issue_token(self.db, worker, task["id"])
+        token = db.issue_token(self.db_file, worker, task["id"])
         return self._html(task_page(worker, token, task, self.survey))
 
     def _redirect(self, location: str) -> None:
@@ -169,7 +170,7 @@ class SurveyHandler(BaseHTTPRequestHandler):
             raise db.Refused(400, f"answers must be {len(triplets)} values of 0 or 1")
         correct = score(answers, triplets)
         qualified = correct >= int(self.qual["pass_mark"])
-        db.record_qualification(self.db, body["worker"], body["token"], correct, len(triplets), qualified)
+        db.record_qualification(self.db_file, body["worker"], body["token"], correct, len(triplets), qualified)
         message = (f"{correct} of {len(triplets)} correct: qualified." if qualified else
                    f"{correct} of {len(triplets)} correct: not qualified ({self.qual['pass_mark']} needed).")
         return {"qualified": qualified, "correct": correct, "message": message,
@@ -184,7 +185,7 @@ class SurveyHandler(BaseHTTPRequestHandler):
         elapsed = body.get("time_on_page_ms")
         if type(elapsed) is not int or not 0 <= elapsed <= MAX_TIME_MS:
             raise db.Refused(400, f"time_on_page_ms must be an integer in 0..{MAX_TIME_MS}")
-        db.record_response(self.db, body["worker"], body["token"], task, body["answer"], body["difficult"], elapsed)
+        db.record_response(self.db_file, body["worker"], body["token"], task, body["answer"], body["difficult"], elapsed)
         return {"ok": True, "message": "saved", "next": f"/next?worker={body['worker']}"}
 
 
@@ -194,7 +195,7 @@ def make_server(root: Path | str, port: int = 8000, host: str = "127.0.0.1") -> 
     survey, qual = load_survey(root)
     db.init(db.db_path(root))
     handler = type("Handler", (SurveyHandler,), {"root": root, "survey": survey, "qual": qual,
-                                                "db": db.db_path(root),
+                                                "db_file": db.db_path(root),
                                                 "tasks": {t["id"]: t for t in survey["tasks"]}})
     return ThreadingHTTPServer((host, port), handler)
 
