@@ -404,6 +404,7 @@ class RunSchema:
     save_frames: bool = MISSING
     save_video: bool = MISSING
     save_inputs: Optional[bool] = MISSING  # null: only for generated data
+    save_error_maps: bool = MISSING  # per-pixel E_warp maps per video (outputs saved, not results)
     method_settings: dict[str, Any] = MISSING  # {method name: {option: value}} merged into method
     progress: Optional[bool] = MISSING
     sweep_name: str = MISSING
