@@ -6,22 +6,25 @@ sweep directory.
     python -m experiments.report outputs/sweeps/blind_baselines --table blind_baselines  # any TABLES name
     python -m experiments.report outputs/sweeps/new_tasks --table tasks      # colorize / sr2x / vseg x methods
     python -m experiments.report DIR --out reports/                         # files elsewhere
+    python -m experiments.report DIR --viewer               # + the side-by-side viewer, rows linked to it
 
 Prints the table in ``--format`` and writes ``<table>.md``, ``<table>.tex`` and ``<table>.csv`` to
-``--out`` (default ``DIR/report``); for ``grid`` also ``selection.json`` and ``grid_<group>.png/.pdf``.
+``--out`` (default ``DIR/report``); for ``grid`` also ``selection.json`` and ``grid_<group>.png/.pdf``;
+with ``--viewer`` also the viewer site in ``OUT/viewer/`` (:mod:`experiments.viewer`), each Markdown row's
+label linking to its method's column on the page of its dataset and task.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
-import re
 import sys
 from pathlib import Path
 
 from experiments.collect import Collection, collect
 from experiments.store import atomic_write_bytes
 from experiments.tables import RENDERERS, TABLES, Table, build_table
+from experiments.viewer.discover import slug
 from hypercon.errors import EXIT_USER_ERROR, UserError, one_line
 
 log = logging.getLogger("experiments.report")
@@ -39,10 +42,6 @@ def choose_table(collection: Collection) -> str:
         if settings.groupby(cols, dropna=False)[["i", "c", "d"]].nunique().max().max() > 1:
             return "grid"
     return "table2" if (collection.jobs["task"] == "inpaint").any() else "table1"
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "all"
 
 
 def write_table(table: Table, out_dir: Path, stem: str) -> dict[str, Path]:
@@ -68,17 +67,37 @@ def auto_tables(collection: Collection) -> list[str]:
     return names or [choose_table(collection)]
 
 
-def report(root: Path | str, table: str = "auto", fmt: str = "md", out: Path | str | None = None) -> tuple[str, dict]:
+def link_rows(table: Table, root: Path, site_pages: dict[Path, str], prefix: str) -> None:
+    """Point each row's label at the viewer page of its first job with one (``prefix`` + page)."""
+    for _, rows in table.blocks:
+        for row in rows:
+            for job in row.jobs:
+                job_dir = (root / job) if (root / job).is_dir() else root
+                page = site_pages.get(job_dir.resolve())
+                if page:
+                    row.link = f"{prefix}/{page}"
+                    break
+
+
+def report(root: Path | str, table: str = "auto", fmt: str = "md", out: Path | str | None = None,
+           viewer: bool = False) -> tuple[str, dict]:
     """Build and write the report of ``root``; returns (the rendered table(s) in ``fmt``, written paths).
 
     Table 1 shows only style-transfer jobs and Table 2 only inpainting jobs; ``auto`` renders the grid
-    search, or each table whose task has jobs under ``root``."""
+    search, or each table whose task has jobs under ``root``. ``viewer``: also build the viewer site in
+    ``OUT/viewer/`` (:mod:`experiments.viewer`) and link each Markdown row to its page."""
     if table not in ("auto", "grid", "tasks", *TABLES):
         raise ValueError(f"--table must be one of {', '.join(TABLES)}, tasks, grid or auto, got {table!r}")
     collection = collect(root)
     names = auto_tables(collection) if table == "auto" else [table]
     out_dir = Path(out) if out is not None else Path(root) / "report"
     written: dict[str, object] = {"table": ",".join(names)}
+    site = None
+    if viewer:
+        from experiments.viewer import build_site, human_size
+
+        site = build_site([root], out_dir / "viewer")
+        written["viewer"] = f"{site.root / 'index.html'} ({human_size(site.total_bytes)})"
     texts = []
     for name in names:
         if name == "grid":
@@ -89,7 +108,7 @@ def report(root: Path | str, table: str = "auto", fmt: str = "md", out: Path | s
             save_selection(selections, out_dir / "selection.json")
             written["selection"] = out_dir / "selection.json"
             written["plots"] = [p for s in selections
-                                for p in plot_grid(collection, s, out_dir / f"grid_{_slug(s.label())}")]
+                                for p in plot_grid(collection, s, out_dir / f"grid_{slug(s.label())}")]
         elif name == "tasks":
             from experiments.tasks_table import build_tasks_table
 
@@ -99,6 +118,8 @@ def report(root: Path | str, table: str = "auto", fmt: str = "md", out: Path | s
             if jobs.empty:
                 raise ValueError(f"{root}: no {TABLES[name].task} jobs for {name}")
             built = build_table(collection, name, jobs=jobs)
+        if site is not None and name != "tasks":  # the tasks table's rows are metrics, not methods
+            link_rows(built, Path(root), site.job_pages, "viewer")
         written.update({f"{name}.{k}": v for k, v in write_table(built, out_dir, name).items()})
         texts.append(RENDERERS[fmt](built))
     return "\n".join(texts), written
@@ -110,10 +131,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--table", choices=["auto", *TABLES, "tasks", "grid"], default="auto")
     parser.add_argument("--format", choices=sorted(RENDERERS), default="md")
     parser.add_argument("--out", default=None, help="folder for the files (default: ROOT/report)")
+    parser.add_argument("--viewer", action="store_true",
+                        help="also build the side-by-side viewer in OUT/viewer/ and link the Markdown rows to it")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
-        text, written = report(args.root, args.table, args.format, args.out)
+        text, written = report(args.root, args.table, args.format, args.out, viewer=args.viewer)
     except (UserError, FileNotFoundError, ValueError) as exc:  # bad folder or option: one line, status 2
         sys.stderr.write(f"python -m experiments.report: error: {one_line(exc)}\n")
         return EXIT_USER_ERROR

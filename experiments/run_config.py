@@ -15,7 +15,8 @@ from hypercon.errors import SettingError, one_line
 
 
 #: keys of the resolved config that do not change results (excluded from the resume hash)
-NON_RESULT_KEYS = ("overwrite", "save_video", "save_frames", "save_inputs", "log_level", "paths", "progress",
+NON_RESULT_KEYS = ("overwrite", "save_video", "save_frames", "save_inputs", "save_error_maps", "log_level", "paths",
+                   "progress",
                    "sweep_name", "method_settings")
 
 

@@ -168,6 +168,9 @@ def run(cfg: DictConfig, output_dir: Path) -> dict[str, Any] | None:
     check_run_dir(RunStore(output_dir), cfg, config_hash(result_config(cfg)))
     torch.manual_seed(int(cfg.seed))
     job = build_job(cfg, output_dir)
+    if cfg.get("save_error_maps") and "ewarp" not in job.metrics:
+        raise SettingError(f"save_error_maps=true saves the maps of the metric ewarp, which metrics.names "
+                           f"({list(cfg.metrics.names)}) does not include: add it, or set save_error_maps=false")
     names = job.dataset.video_names()
     if not names:
         raise SettingError(f"dataset {cfg.dataset.name!r} has no videos (check dataset.root / split / max_videos)")
@@ -206,7 +209,8 @@ def run(cfg: DictConfig, output_dir: Path) -> dict[str, Any] | None:
     for name in progress(names, desc=desc, enabled=cfg.get("progress", None)):
         try:
             video = load_video(job, name)
-            if not cfg.overwrite and job.store.is_complete(name, job.config_hash, video.input_digest):
+            if not cfg.overwrite and job.store.is_complete(name, job.config_hash, video.input_digest) and \
+                    (not cfg.get("save_error_maps") or job.store.error_maps_path(name).is_file()):
                 log.info("%s: complete, skipped (overwrite=true recomputes)", name)
                 _skip_in_metrics(job.metrics, job.store.load_record(name))
                 done.append(name)
@@ -295,6 +299,8 @@ def run_video(job: Job, video: LoadedVideo) -> None:
         record["metrics"].update(evaluated["metrics"])
         record["unavailable"].update(evaluated["unavailable"])
         record["features"] = sorted(evaluated["features"])
+        if evaluated.get("per_frame"):
+            record["per_frame"] = evaluated["per_frame"]
         self_reference = evaluated["self_reference"] + self_reference
         record["timing_s"]["metrics"] = time.perf_counter() - t0
     if self_reference:
@@ -381,12 +387,18 @@ def evaluate_output(job: Job, video: LoadedVideo, output: torch.Tensor) -> dict[
     rule = str(job.cfg.metrics.occlusion_rule)
     eval_video = EvalVideo(
         name=video.name, output=output, source=source, known=video.known, gt=video.gt, reference=reference,
-        is_reference=job.method.is_reference,
+        is_reference=job.method.is_reference, keep_maps=bool(job.cfg.get("save_error_maps", False)),
         source_motion=lambda: job.motion_cache.get(motion_key, source, job.eval_flow, rule=rule),
     )
     evaluated = evaluate_video(eval_video, job.metrics)
     for mname, arrays in evaluated["features"].items():
         job.store.save_features(video.name, mname, arrays)
+    if eval_video.keep_maps:
+        maps = eval_video.maps.get(job.metrics["ewarp"].key)
+        if maps is None:
+            log.warning("%s: no error maps (ewarp unavailable: %s)", video.name, evaluated["unavailable"].get("ewarp"))
+        else:
+            job.store.save_error_maps(video.name, maps)
     return evaluated
 
 

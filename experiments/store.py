@@ -8,6 +8,8 @@ Layout under the job's output directory::
     videos/<video>/frames/00000.png     output frames (lossless)
     videos/<video>/<video>.mp4          the same, for viewing
     videos/<video>/features-<metric>.npz  per-video features of set metrics (FID, VFID)
+    videos/<video>/error_maps.npz       per-pixel E_warp maps (save_error_maps): error [T-1,H,W] float16,
+                                        keep [T-1,H,W] bool, per_pair [T-1] float64 (:func:`save_error_maps`)
     videos/<video>/metrics.json         per-video record; written LAST and atomically: its presence with
                                         "complete": true, the run's config hash, the digest of the input
                                         as read and readable feature files marks the video done; a video
@@ -91,6 +93,24 @@ class RunStore:
 
     def features_path(self, video: str, metric: str) -> Path:
         return self.video_dir(video) / f"features-{metric}.npz"
+
+    def error_maps_path(self, video: str) -> Path:
+        return self.video_dir(video) / "error_maps.npz"
+
+    def save_error_maps(self, video: str, maps: dict[str, Any]) -> None:
+        """E_warp's per-pixel maps of one video (``{"error", "keep", "per_pair"}`` tensors, see
+        :func:`metrics.warping_error.warping_error`), compressed: ``error`` as float16 (a pair's mean over its
+        kept pixels is its E_warp to float16 precision, ~1e-3 relative), ``keep`` as bool, ``per_pair`` exact."""
+        import io
+
+        buf = io.BytesIO()
+        np.savez_compressed(buf, error=maps["error"].numpy().astype(np.float16), keep=maps["keep"].numpy(),
+                            per_pair=maps["per_pair"].numpy().astype(np.float64))
+        atomic_write_bytes(self.error_maps_path(video), buf.getvalue())
+
+    def load_error_maps(self, video: str) -> dict[str, np.ndarray]:
+        with np.load(self.error_maps_path(video)) as data:
+            return {k: data[k] for k in data.files}
 
     def mask_dir(self) -> Path:
         return self.root / "masks"

@@ -99,6 +99,7 @@ class Row:
     notes: list[int] = field(default_factory=list)  # numbers of the footnotes that apply
     cells: dict[tuple[Any, str], Cell] = field(default_factory=dict)  # (column group value, key) -> cell
     jobs: list[str] = field(default_factory=list)
+    link: str = ""  # Markdown: the row label links here (the viewer's page, ``report --viewer``)
 
 
 @dataclass
@@ -339,7 +340,7 @@ def render_markdown(table: Table) -> str:
             for col in cols:
                 c = row.cells.get(col, Cell("not_computed", text="n/a"))
                 cells.append(f"**{c.text}**" if c.bold else c.text)
-            label = row.label + "".join(f" [{n}]" for n in row.notes)
+            label = (f"[{row.label}]({row.link})" if row.link else row.label) + "".join(f" [{n}]" for n in row.notes)
             lines.append("| " + " | ".join([dataset if i == 0 else "", label, *cells]) + " |")
     lines.append("")
     lines += [f"[{n}] {text}  " for n, text in enumerate(table.footnotes, 1)]
@@ -347,7 +348,7 @@ def render_markdown(table: Table) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _tex(text: str) -> str:
+def tex_escape(text: str) -> str:
     for a, b in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("$", r"\$"), ("#", r"\#"),
                  ("_", r"\_"), ("{", r"\{"), ("}", r"\}"), ("~", r"\textasciitilde{}"), ("^", r"\^{}")):
         text = text.replace(a, b)
@@ -358,25 +359,27 @@ def _tex(text: str) -> str:
 def render_latex(table: Table) -> str:
     """A booktabs ``table`` environment (needs ``\\usepackage{booktabs}``)."""
     cols = _columns(table)
-    out = [r"\begin{table}[t]", r"\centering", r"\caption{" + _tex(table.title) + "}",
+    out = [r"\begin{table}[t]", r"\centering", r"\caption{" + tex_escape(table.title) + "}",
            r"\begin{tabular}{ll" + "r" * len(cols) + "}", r"\toprule"]
     if table.group_name:
         n = len(table.keys)
-        out.append(" & & " + " & ".join(rf"\multicolumn{{{n}}}{{c}}{{{_tex(str(g))}}}" for g in table.groups) + r" \\")
+        out.append(" & & " + " & ".join(rf"\multicolumn{{{n}}}{{c}}{{{tex_escape(str(g))}}}" for g in table.groups)
+                   + r" \\")
         out.append("".join(rf"\cmidrule(lr){{{3 + i * n}-{2 + (i + 1) * n}}}" for i in range(len(table.groups))))
-    out.append(" & ".join([*table.row_headers] + [_tex(table.headers[k]) for _, k in cols]) + r" \\")
+    out.append(" & ".join([*table.row_headers] + [tex_escape(table.headers[k]) for _, k in cols]) + r" \\")
     for dataset, rows in table.blocks:
         out.append(r"\midrule")
         for i, row in enumerate(rows):
             cells = []
             for col in cols:
                 c = row.cells.get(col, Cell("not_computed", text="n/a"))
-                cells.append(r"\textbf{" + _tex(c.text) + "}" if c.bold else _tex(c.text))
-            label = _tex(row.label) + (r"\textsuperscript{" + ",".join(map(str, row.notes)) + "}" if row.notes else "")
-            out.append(" & ".join([_tex(dataset) if i == 0 else "", label, *cells]) + r" \\")
+                cells.append(r"\textbf{" + tex_escape(c.text) + "}" if c.bold else tex_escape(c.text))
+            notes = r"\textsuperscript{" + ",".join(map(str, row.notes)) + "}" if row.notes else ""
+            label = tex_escape(row.label) + notes
+            out.append(" & ".join([tex_escape(dataset) if i == 0 else "", label, *cells]) + r" \\")
     out += [r"\bottomrule", r"\end{tabular}", r"\par\smallskip", r"{\footnotesize"]
-    out += [rf"\textsuperscript{{{n}}}{_tex(t)}\\" for n, t in enumerate(table.footnotes, 1)]
-    out += [_tex(t) + r"\\" for t in table.notes]
+    out += [rf"\textsuperscript{{{n}}}{tex_escape(t)}\\" for n, t in enumerate(table.footnotes, 1)]
+    out += [tex_escape(t) + r"\\" for t in table.notes]
     out += ["}", r"\end{table}"]
     return "\n".join(out) + "\n"
 

@@ -4,7 +4,8 @@ Index layout: with ``num_inserted = i`` frames inserted between each pair, origi
 interpolated index ``k·(i+1)`` and the interpolated video has ``(N−1)(i+1)+1`` frames. Interpolated
 index m between originals ``a = m // (i+1)`` and ``a+1`` is at time ``t = (m mod (i+1)) / (i+1)``.
 
-Frames: ``(1 − w)·warp(a, F_t→a) + w·warp(b, F_t→b)`` (bilinear, border padding).
+Frames: ``(1 − w)·warp(a, F_t→a) + w·warp(b, F_t→b)`` (bilinear; outside the frame border padding, or
+the interpolator's :attr:`~hypercon.interp.base.Interpolator.outside_colour`).
 Masks (``known``, 1 = known): the SAME grids and weight blend the masks, then any pixel that received a
 contribution from a hole becomes a hole: ``known_t = [blend ≥ 1 − 1e−6]``. Hole pixels of interpolated
 frames are then set to :data:`hypercon.checks.HOLE_PLACEHOLDER` (:func:`hypercon.checks.hide_holes`), so
@@ -40,15 +41,22 @@ def source_of(index: int, num_inserted: int) -> tuple[int, float]:
     return index // stride, (index % stride) / stride
 
 
-def blend(src_a: Tensor, src_b: Tensor, params: WarpingParams, padding: str = "border") -> Tensor:
+def blend(src_a: Tensor, src_b: Tensor, params: WarpingParams, outside: Sequence[float] | None = None) -> Tensor:
     """Paper eq. 1: ``(1 − w)·warp(src_a, F_t→a) + w·warp(src_b, F_t→b)``.
 
     ``src_a``, ``src_b``: ``[B,C,H,W]`` (frames or masks); ``params``: grids ``[B,2,H,W]`` and weight
-    ``[B,1,H,W]`` on the intermediate grid. Returns ``[B,C,H,W]``.
+    ``[B,1,H,W]`` on the intermediate grid. ``outside``: ``None`` = border padding; else one value per
+    channel that samples outside the frame take (``warp(src − outside, zeros) + outside``, as Super SloMo
+    warps its mean-subtracted frames). Returns ``[B,C,H,W]``.
     """
-    warped_a, _ = backward_warp(src_a, params.flow_to_a.to(src_a.device), padding=padding)
-    warped_b, _ = backward_warp(src_b, params.flow_to_b.to(src_b.device), padding=padding)
-    return torch.lerp(warped_a, warped_b, params.weight_b.to(src_a.device))  # a + w·(b − a)
+    if outside is None:
+        warped_a, _ = backward_warp(src_a, params.flow_to_a.to(src_a.device), padding="border")
+        warped_b, _ = backward_warp(src_b, params.flow_to_b.to(src_b.device), padding="border")
+        return torch.lerp(warped_a, warped_b, params.weight_b.to(src_a.device))  # a + w·(b − a)
+    fill = torch.as_tensor(outside, dtype=src_a.dtype, device=src_a.device).view(1, -1, 1, 1)
+    warped_a, _ = backward_warp(src_a - fill, params.flow_to_a.to(src_a.device), padding="zeros")
+    warped_b, _ = backward_warp(src_b - fill, params.flow_to_b.to(src_b.device), padding="zeros")
+    return torch.lerp(warped_a, warped_b, params.weight_b.to(src_a.device)) + fill
 
 
 def threshold_known(blended_known: Tensor) -> Tensor:
@@ -87,7 +95,7 @@ def interpolate_pair(
     params = interpolator(frame_a, frame_b, times)
     frames, masks = [], ([] if known_a is not None else None)
     for p in params:
-        frame = blend(frame_a, frame_b, p).clamp_(0.0, 1.0)
+        frame = blend(frame_a, frame_b, p, getattr(interpolator, "outside_colour", None)).clamp_(0.0, 1.0)
         if known_a is not None:
             known = blend_known(known_a, known_b, p)
             frame = hide_holes(frame, known)

@@ -321,6 +321,7 @@ class RAFTFlowSchema:
     _target_: str
     size: str
     num_flow_updates: int
+    release: str
     weights: Optional[str]
     weights_dir: Optional[str]
     device: str
@@ -348,6 +349,7 @@ class SuperSloMoSchema:
     device: str
     batch_size: int
     upstream_warp: bool
+    outside: str
 
 
 # ------------------------------------------------------------------------------------------ dataset
@@ -425,6 +427,7 @@ class RunSchema:
     save_frames: bool = MISSING
     save_video: bool = MISSING
     save_inputs: Optional[bool] = MISSING  # null: only for generated data
+    save_error_maps: bool = MISSING  # per-pixel E_warp maps per video (outputs saved, not results)
     method_settings: dict[str, Any] = MISSING  # {method name: {option: value}} merged into method
     progress: Optional[bool] = MISSING
     sweep_name: str = MISSING

@@ -47,6 +47,11 @@ class EvalVideo:
         source_motion: callable returning the :class:`metrics.source_motion.SourceMotion` of ``source``
             (forward flow t → t+1 on t's grid ``[T-1,2,H,W]`` + its occlusion mask ``[T-1,1,H,W]``);
             computed once and cached by the caller (:class:`metrics.source_motion.SourceMotionCache`).
+        keep_maps: metrics with a per-pixel map (E_warp: :func:`metrics.warping_error.squared_error_maps`)
+            leave it in ``maps[key]`` (the runner's ``save_error_maps=true``).
+        per_frame: ``{key: [value per frame or pair]}`` that metrics recorded while computing (E_warp: T−1
+            per-pair values, which its per-video value reduces); copied into the per-video record.
+        maps: ``{key: {name: Tensor}}`` left by metrics when ``keep_maps`` is set.
     """
 
     name: str
@@ -57,6 +62,9 @@ class EvalVideo:
     reference: Tensor | None = None
     source_motion: Callable[[], "SourceMotion"] | None = None
     is_reference: bool = False
+    keep_maps: bool = False
+    per_frame: dict[str, list[float]] = field(default_factory=dict, repr=False, compare=False)
+    maps: dict[str, dict[str, Tensor]] = field(default_factory=dict, repr=False, compare=False)
     _evaluated: Tensor | None = field(default=None, init=False, repr=False, compare=False)
 
     def evaluated_reference(self, metric: str) -> Tensor:

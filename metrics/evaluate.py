@@ -61,7 +61,8 @@ def build_metrics(metric_names: Sequence[str],
 
 def evaluate_video(video: EvalVideo, metrics: Mapping[str, Any]) -> dict[str, Any]:
     """Every metric on one video: ``{"metrics": {key: value}, "unavailable": {name: reason},
-    "self_reference": [name], "features": {name: arrays} (set metrics), "timing_s": {name: seconds}}``.
+    "self_reference": [name], "features": {name: arrays} (set metrics), "timing_s": {name: seconds}}``,
+    plus ``"per_frame": {key: [values]}`` when a metric recorded its per-frame values (E_warp's per pair).
 
     A metric that compares with the frame-wise reference is not computed on the reference itself
     (``video.is_reference``): it is listed in ``self_reference`` (the paper's "-").
@@ -90,6 +91,8 @@ def evaluate_video(video: EvalVideo, metrics: Mapping[str, Any]) -> dict[str, An
             out["unavailable"][name] = str(exc)
             log.warning("%s: %s unavailable: %s", video.name, name, exc)
         out["timing_s"][name] = time.perf_counter() - t0
+    if video.per_frame:
+        out["per_frame"] = dict(video.per_frame)
     return out
 
 

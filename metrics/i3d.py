@@ -150,15 +150,21 @@ def load_i3d(weights: str | Path | None = None, weights_dir: str | Path | None =
     resolved = resolve_weights("i3d_rgb_imagenet", path=weights, weights_dir=weights_dir)
     key = (str(resolved.path), resolved.sha256, str(device))
     if key not in _CACHE:
-        net = InceptionI3d()
-        state = i3d_state_dict(load_checkpoint(resolved))
-        try:
-            net.load_state_dict(state, strict=True)
-        except RuntimeError as exc:
-            raise ValueError(f"I3D weights {resolved.path}: keys do not match piergiaj InceptionI3d: {exc}") from exc
+        net = i3d_from_checkpoint(load_checkpoint(resolved), source=str(resolved.path))
         _CACHE.clear()  # keep one network in memory (VLPIPS and VFID share it)
-        _CACHE[key] = net.eval().requires_grad_(False).to(device)
+        _CACHE[key] = net.to(device)
     return _CACHE[key], resolved.record()
+
+
+def i3d_from_checkpoint(checkpoint: object, source: str = "checkpoint") -> InceptionI3d:
+    """:class:`InceptionI3d` (eval mode, no grad) from a piergiaj checkpoint object, loaded strictly
+    (:func:`i3d_state_dict` first); a key mismatch raises ``ValueError`` naming ``source``."""
+    net = InceptionI3d()
+    try:
+        net.load_state_dict(i3d_state_dict(checkpoint), strict=True)
+    except RuntimeError as exc:
+        raise ValueError(f"I3D weights {source}: keys do not match piergiaj InceptionI3d: {exc}") from exc
+    return net.eval().requires_grad_(False)
 
 
 _CACHE: dict[tuple[str, str, str], InceptionI3d] = {}

@@ -93,8 +93,41 @@ def hole_flow_region(known: Tensor, flow_fw: Tensor) -> Tensor:
     return region
 
 
+def _check_pairs(output: Tensor, flow_fw: Tensor, occluded: Tensor) -> None:
+    check_frames(output, "output")
+    check_flow(flow_fw, "flow_fw")
+    t, _, h, w = output.shape
+    if flow_fw.shape != (t - 1, 2, h, w) or occluded.shape != (t - 1, 1, h, w):
+        raise ValueError(f"warping_error: output {tuple(output.shape)} needs flow_fw [T-1,2,H,W] and occluded "
+                         f"[T-1,1,H,W], got {tuple(flow_fw.shape)} and {tuple(occluded.shape)}")
+
+
+def squared_error_maps(output: Tensor, flow_fw: Tensor, occluded: Tensor, region: Tensor | None = None):
+    """The per-entry terms E_warp averages, chunk by chunk: yields ``(i, j, sq_err, keep)`` for pairs
+    ``i..j-1`` with ``sq_err`` ``[j-i,3,H,W]`` float32 = ``(output_t − W(output_{t+1}))² · keep_t`` and
+    ``keep`` ``[j-i,1,H,W]`` bool (not occluded, and inside ``region`` when given). ``W`` warps frame t+1
+    onto t with ``flow_fw[t]`` (bilinear, border clamp, :data:`GRID_ROUNDING`).
+
+    :func:`warping_error` is the masked mean of exactly these terms; ``save_error_maps=true`` saves them
+    (mean over channels) so a map's mean over kept pixels IS that pair's E_warp.
+    """
+    _check_pairs(output, flow_fw, occluded)
+    device = flow_fw.device
+    for i in range(0, output.shape[0] - 1, CHUNK):
+        j = min(i + CHUNK, output.shape[0] - 1)
+        flow = flow_fw[i:j].to(device=device, dtype=torch.float32)
+        warped, _ = backward_warp(output[i + 1 : j + 1].to(device, flow.dtype), flow, padding="border",
+                                  grid_rounding=GRID_ROUNDING)
+        diff = warped.sub_(output[i:j].to(device))
+        keep = ~occluded[i:j].to(device)
+        if region is not None:
+            keep &= region[i:j].to(device)
+        yield i, j, diff.square_().mul_(keep), keep
+
+
 def warping_error(output: Tensor, flow_fw: Tensor, occluded: Tensor, averaging: str = "vie",
-                  form: str = "mean", region: Tensor | None = None, normalise: str = "visible") -> Tensor:
+                  form: str = "mean", region: Tensor | None = None, normalise: str = "visible",
+                  maps: list | None = None) -> Tensor:
     """Per-pair warping error ``[T-1]`` (float64).
 
     Args:
@@ -106,32 +139,23 @@ def warping_error(output: Tensor, flow_fw: Tensor, occluded: Tensor, averaging: 
         region: optional ``[T-1,1,H,W]`` bool; entries outside it are excluded too (masked variant).
         normalise: ``"visible"`` (divide by the kept entries, as ``averaging`` says) or ``"all"`` (divide every
             pair's sum by H·W·3, the thesis' E(V); ``averaging`` then does not matter).
+        maps: a list to append ``(error [B,H,W] float32, keep [B,H,W] bool)`` to, chunk by chunk: the squared
+            error of :func:`squared_error_maps` averaged over channels (× 3 for ``form="l2"``), zero where
+            not kept; the pair's value is its mean over kept pixels (``"vie"``). None: nothing kept.
     """
-    check_frames(output, "output")
-    check_flow(flow_fw, "flow_fw")
     if averaging not in AVERAGING or form not in FORMS or normalise not in NORMALISE:
         raise ValueError(f"warping_error: averaging must be in {AVERAGING}, form in {FORMS} and normalise in "
                          f"{NORMALISE}, got {averaging!r}, {form!r}, {normalise!r}")
+    _check_pairs(output, flow_fw, occluded)
     t, c, h, w = output.shape
-    if flow_fw.shape != (t - 1, 2, h, w) or occluded.shape != (t - 1, 1, h, w):
-        raise ValueError(f"warping_error: output {tuple(output.shape)} needs flow_fw [T-1,2,H,W] and occluded "
-                         f"[T-1,1,H,W], got {tuple(flow_fw.shape)} and {tuple(occluded.shape)}")
-    device = flow_fw.device
     sums = torch.zeros(t - 1, dtype=torch.float64)
     counts = torch.zeros(t - 1, dtype=torch.float64)
-    for i in range(0, t - 1, CHUNK):
-        j = min(i + CHUNK, t - 1)
-        flow = flow_fw[i:j].to(device=device, dtype=torch.float32)
-        warped, _ = backward_warp(output[i + 1 : j + 1].to(device, flow.dtype), flow, padding="border",
-                                  grid_rounding=GRID_ROUNDING)
-        diff = warped.sub_(output[i:j].to(device))
-        keep = ~occluded[i:j].to(device)
-        if region is not None:
-            keep &= region[i:j].to(device)
-        diff.square_().mul_(keep)  # float32 sums (pairwise), like numpy's nanmean on float32 in VIE
-        sums[i:j] = diff.sum(dim=(1, 2, 3)).double().cpu()
-        counts[i:j] = keep.sum(dim=(1, 2, 3)).double().cpu() * c
     scale = float(c) if form == "l2" else 1.0
+    for i, j, sq_err, keep in squared_error_maps(output, flow_fw, occluded, region):
+        sums[i:j] = sq_err.sum(dim=(1, 2, 3)).double().cpu()  # float32 sums (pairwise), like numpy's nanmean
+        counts[i:j] = keep.sum(dim=(1, 2, 3)).double().cpu() * c  # on float32 in VIE
+        if maps is not None:
+            maps.append(((sq_err.mean(dim=1) * scale).cpu(), keep[:, 0].cpu()))
     if normalise == "all":
         return sums / (h * w * c) * scale
     if averaging == "vie":
@@ -203,8 +227,14 @@ class WarpingError(VideoMetric):
             raise MetricUnavailable(f"{self.name}: {video.name} has fewer than 2 frames")
         flow_fw = motion.flow_fw.to(self.device)
         region = self._region(video, flow_fw)
-        per_pair = warping_error(output, flow_fw, motion.occluded, self.averaging, self.form, region, self.normalise)
+        maps: list | None = [] if video.keep_maps else None
+        per_pair = warping_error(output, flow_fw, motion.occluded, self.averaging, self.form, region, self.normalise,
+                                 maps=maps)
         value = reduce_pairs(per_pair, self.averaging)
+        video.per_frame[self.key] = per_pair.tolist()  # pair t = frames (t, t+1); the value reduces these
+        if maps is not None:
+            video.maps[self.key] = {"error": torch.cat([m for m, _ in maps]), "keep": torch.cat([k for _, k in maps]),
+                                    "per_pair": per_pair}
         if math.isnan(value):  # every entry excluded: a number would be 0/0
             what = "hole pixels outside occlusions" if region is not None else "unoccluded pixels"
             raise MetricUnavailable(f"no {what} ({self.name}: every flow vector of {video.name} is excluded, "

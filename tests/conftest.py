@@ -48,3 +48,21 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def survey_runs(tmp_path_factory) -> Path:
+    """A sweep folder with frame-wise and HyperCon outputs of 10 tiny synthetic videos (no metrics): the
+    input of the survey tests (10 tasks per question)."""
+    from hydra import compose, initialize_config_dir
+
+    import experiments.hydra_setup  # noqa: F401
+    from experiments.runner import run
+
+    root = tmp_path_factory.mktemp("survey_runs")
+    tiny = ["dataset.num_videos=10", "dataset.num_frames=3", "dataset.height=32", "dataset.width=40",
+            "save_video=false", "metrics=none", f"paths.output_root={root}"]
+    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
+        for method, extra in (("framewise", []), ("hypercon", ["method.num_inserted=1", "method.window=3"])):
+            run(compose(config_name="config", overrides=[*tiny, f"method={method}", *extra]), root / "sweep" / method)
+    return root / "sweep"

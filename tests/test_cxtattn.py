@@ -256,3 +256,20 @@ def test_cuda_matches_cpu(generator_state):
         cpu = cxtattn_inpaint(net, frames, known)
         gpu = cxtattn_inpaint(net.cuda(), frames.cuda(), known.cuda()).cpu()
     torch.testing.assert_close(gpu, cpu, rtol=1e-3, atol=1e-3)
+
+
+def test_tf_converted_weights_see_bgr_and_the_port_weights_rgb(isolated_weights, generator_state):
+    """The channel-order decision (evidence in hypercon/models/cxtattn.py): TF-converted (netG.-keyed)
+    weights get BGR because DeepFill v1 was trained on cv2.imread images; the port's own get RGB."""
+    frames = torch.rand(1, 3, 32, 40)
+    known = rect_hole(frames.shape, 8, 8, 10, 12)
+    seen = []
+    for name, checkpoint, order in (("torch_model.p", trainer_checkpoint(generator_state), [2, 1, 0]),
+                                    ("gen_00430000.pt", generator_state, [0, 1, 2])):
+        path = isolated_weights / name
+        torch.save(checkpoint, path)
+        model = ContextualAttentionInpaint(weights=str(path), variant="tf" if name.endswith(".p") else "pt")
+        assert model.options()["channel_order_option"] == "auto"
+        model.net.coarse_generator.conv1.register_forward_pre_hook(lambda mod, args: seen.append(args[0]))
+        model(frames, known)
+        torch.testing.assert_close(seen[-1][:, :3], (frames[:, order] * 2 - 1) * known)  # cat(x, ones, hole)

@@ -15,6 +15,7 @@ from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
+import hypercon.schemas  # noqa: F401  (registers the typed schemas the flow yamls extend)
 from hypercon.checks import frames_from_uint8
 from hypercon.flow.dis import FINE_OVERRIDES, DISFlow, dis_flow, make_dis
 from hypercon.flow.farneback import FarnebackFlow
@@ -227,7 +228,7 @@ def test_offline_configs_instantiate(option, cls, options):
     assert type(est) is cls and est.tier == "offline" and est.options() == options
 
 
-@pytest.mark.parametrize("option", ["raft_small", "raft_large", "pwcnet"])
+@pytest.mark.parametrize("option", ["raft_small", "raft_large", "raft_things", "pwcnet"])
 def test_paper_configs_need_weights(option, tmp_path, monkeypatch):
     from hypercon.weights import MissingWeightsError
 

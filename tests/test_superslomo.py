@@ -174,3 +174,24 @@ def test_registry_wrapper_loads_an_unverified_file_without_unpickling(tmp_path, 
     target.write_bytes(checkpoint_file.read_bytes())
     slomo = SuperSloMo(weights=str(target))
     assert slomo.weights()["file"] == str(target) and slomo.tier == "paper"
+
+
+def test_outside_samples_take_the_mean_colour_as_upstream(nets):
+    from hypercon.interpolate import interpolate_pair
+
+    # F01 = (20, 0), F10 = (−20, 0) px, logit 0 (w = t): at t = ½, F_t0 = (−10, 0) and F_t1 = (10, 0), so
+    # columns x < 9 sample a outside the frame and columns x > 22 sample b outside
+    constant = _constant_nets(nets, [20.0, 0.0, -200.0, 0.0], [0.0] * 5)
+    a, b = torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32)
+    mean = torch.tensor(MEAN_RGB).view(1, 3, 1, 1)
+    upstream = SuperSloMo.from_modules(*constant, upstream_warp=False)
+    border = SuperSloMo.from_modules(*constant, upstream_warp=False, outside="border")
+    assert upstream.options()["outside"] == "mean" and border.options()["outside"] == "border"
+    (frame_mean,), _ = interpolate_pair(a, b, upstream, [0.5])
+    (frame_border,), _ = interpolate_pair(a, b, border, [0.5])
+    diff = frame_mean - frame_border  # upstream: the mean colour where border padding repeats the edge
+    torch.testing.assert_close(diff[..., :9], (0.5 * (mean - a[..., :1])).expand(1, 3, 32, 9))
+    torch.testing.assert_close(diff[..., 23:], (0.5 * (mean - b[..., -1:])).expand(1, 3, 32, 9))
+    torch.testing.assert_close(diff[..., 10:22], torch.zeros(1, 3, 32, 12))
+    with pytest.raises(ValueError, match="interp.outside"):
+        SuperSloMo.from_modules(*constant, outside="zeros")

@@ -11,6 +11,12 @@ An interpolator does not produce frames: for a batch of frame pairs ``(a, b)`` a
 
 The same parameters are applied to the RGB frames and to their masks (:mod:`hypercon.interpolate`), so
 the interpolated mask moves exactly like the interpolated video (paper §2.4).
+
+Samples that leave the frame: each interpolator says what the frames take there
+(:attr:`Interpolator.outside_colour`, recorded in its options): ``None`` = the nearest border pixel
+(border padding; the offline ``flow_linear``), or a fixed colour (Super SloMo: upstream warps
+mean-subtracted frames with zero padding, so outside samples take the mean colour). Masks always use
+border padding.
 """
 
 from __future__ import annotations
@@ -79,6 +85,9 @@ class Interpolator(Component):
     name = "interp"
     #: pairs per :meth:`warping_params` call that callers should batch together
     batch_size: int = 4
+    #: what the frames take where a warp samples outside the frame: ``None`` = the nearest border
+    #: pixel (border padding); an RGB colour in [0,1] = that colour (zero padding of ``frame − colour``)
+    outside_colour: tuple[float, float, float] | None = None
 
     @abstractmethod
     def warping_params(self, frame_a: Tensor, frame_b: Tensor, times: Sequence[float]) -> list[WarpingParams]:

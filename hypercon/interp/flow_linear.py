@@ -95,6 +95,7 @@ class FlowLinearInterpolator(Interpolator):
 
     def options(self) -> dict:
         return {
+            "outside": "border",  # outside_colour None: samples outside the frame repeat the border pixel
             "occlusion": self.occlusion,
             "alpha": self.alpha,
             "beta": self.beta,

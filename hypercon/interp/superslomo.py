@@ -15,6 +15,12 @@ Inference, per pair and time t (Super SloMo eq. 1, 4):
 * warping parameters: the refined flows and ``w = t·V_t1 / ((1−t)V_t0 + t·V_t1)``, resized back to the
   input size (flows with magnitude rescaling, :func:`hypercon.resize.resize_flow`).
 
+Outside the frame (``outside``): upstream warps the mean-subtracted frames with ``grid_sample``'s zero
+padding, so a sample that leaves the frame takes the mean colour (0.429, 0.431, 0.397); ``"mean"``
+(default) reproduces it when the frames are blended (:attr:`Interpolator.outside_colour`), ``"border"``
+repeats the border pixel instead (as ``flow_linear``). The network's own inputs ``g(I0,F_t0)``,
+``g(I1,F_t1)`` are always warped as upstream does.
+
 Warp convention: upstream's ``backWarp`` normalises ``x`` by ``2(x/W − 0.5)`` with
 ``align_corners=True``, i.e. it samples at ``(x + f)·(W−1)/W`` (up to one pixel towards the origin at the
 far border). The network was trained with it; ``upstream_warp=True`` (default) reproduces it exactly, as
@@ -43,6 +49,7 @@ log = logging.getLogger(__name__)
 
 MEAN_RGB = (0.429, 0.431, 0.397)
 SIZE_MULTIPLE = 32
+OUTSIDE = {"mean": MEAN_RGB, "border": None}  # interp.outside → the colour samples outside the frame take
 
 
 def _lrelu(x: Tensor) -> Tensor:
@@ -63,7 +70,10 @@ class _Down(nn.Module):
 
 
 class _Up(nn.Module):
-    """Bilinear ×2 (align_corners=True), conv 3×3, concatenate the skip, conv 3×3; leaky ReLU after each."""
+    """Bilinear ×2, conv 3×3, concatenate the skip, conv 3×3; leaky ReLU after each.
+
+    Upstream's ``up.forward`` calls ``F.interpolate(x, scale_factor=2, mode='bilinear')`` without
+    ``align_corners``: ``False`` since torch 0.4.0, so also in the 0.4.1 the weights were trained with."""
 
     def __init__(self, cin: int, cout: int) -> None:
         super().__init__()
@@ -71,7 +81,7 @@ class _Up(nn.Module):
         self.conv2 = nn.Conv2d(2 * cout, cout, 3, padding=1)
 
     def forward(self, x: Tensor, skip: Tensor) -> Tensor:
-        x = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=True)
+        x = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
         x = _lrelu(self.conv1(x))
         return _lrelu(self.conv2(torch.cat((x, skip), 1)))
 
@@ -140,6 +150,12 @@ def load_superslomo(path: str | Path) -> tuple[UNet, UNet]:
     return superslomo_from_checkpoint(checkpoint, source=str(path))
 
 
+def check_outside(outside: str) -> None:
+    if outside not in OUTSIDE:
+        raise ValueError(f"interp.outside must be one of {sorted(OUTSIDE)} (what samples outside the frame "
+                         f"take), got {outside!r}")
+
+
 class SuperSloMo(Interpolator):
     """Super SloMo warping parameters (paper tier; see the module docstring).
 
@@ -149,42 +165,48 @@ class SuperSloMo(Interpolator):
             not, it is read with ``weights_only=True`` admitting ``datetime`` only (the registry's
             ``pickle_format: superslomo``); an unverified file is used with a warning.
         weights_dir: folder holding the checkpoint. device: where the UNets run.
-        batch_size: frame pairs per call that callers should group. upstream_warp: see module docstring.
+        batch_size: frame pairs per call that callers should group. upstream_warp, outside: see the
+            module docstring (``outside`` ``"mean"`` = upstream, or ``"border"``).
     """
 
     name = "superslomo"
     tier = "paper"
 
     def __init__(self, weights: str | None = None, weights_dir: str | None = None, device: str = "cpu",
-                 batch_size: int = 1, upstream_warp: bool = True) -> None:
+                 batch_size: int = 1, upstream_warp: bool = True, outside: str = "mean") -> None:
         from hypercon.weights import load_checkpoint, resolve_weights
 
+        check_outside(outside)
         resolved = resolve_weights("superslomo", path=weights, weights_dir=weights_dir)
         nets = superslomo_from_checkpoint(load_checkpoint(resolved), source=str(resolved.path))
-        self._setup(*nets, device, batch_size, upstream_warp)
+        self._setup(*nets, device, batch_size, upstream_warp, outside)
         self._weights_record = resolved.record()
 
     @classmethod
     def from_file(cls, path: str | Path, device: str = "cpu", batch_size: int = 1,
-                  upstream_warp: bool = True) -> "SuperSloMo":
+                  upstream_warp: bool = True, outside: str = "mean") -> "SuperSloMo":
         """Build from a checkpoint file without the registry or hash check (tests, private checkpoints);
         read as :func:`load_superslomo` reads it."""
-        obj = cls.from_modules(*load_superslomo(path), device, batch_size, upstream_warp)
+        obj = cls.from_modules(*load_superslomo(path), device, batch_size, upstream_warp, outside)
         obj._weights_record = {"file": str(path), "sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest()}
         return obj
 
     @classmethod
     def from_modules(cls, flow_comp: UNet, arb_time: UNet, device: str = "cpu", batch_size: int = 1,
-                     upstream_warp: bool = True) -> "SuperSloMo":
+                     upstream_warp: bool = True, outside: str = "mean") -> "SuperSloMo":
         """Wrap two given UNets (no weights record: e.g. constructed weights in tests, timing runs)."""
         obj = cls.__new__(cls)
         obj._setup(flow_comp.eval().requires_grad_(False), arb_time.eval().requires_grad_(False), device,
-                   batch_size, upstream_warp)
+                   batch_size, upstream_warp, outside)
         return obj
 
-    def _setup(self, flow_comp: UNet, arb_time: UNet, device: str, batch_size: int, upstream_warp: bool) -> None:
+    def _setup(self, flow_comp: UNet, arb_time: UNet, device: str, batch_size: int, upstream_warp: bool,
+               outside: str) -> None:
         if int(batch_size) < 1:
             raise ValueError(f"interp.batch_size must be ≥ 1, got {batch_size}")
+        check_outside(outside)
+        self.outside = outside
+        self.outside_colour = OUTSIDE[outside]
         self.device = str(device)
         self.flow_comp = flow_comp.to(self.device)
         self.arb_time = arb_time.to(self.device)
@@ -192,7 +214,8 @@ class SuperSloMo(Interpolator):
         self.upstream_warp = bool(upstream_warp)
 
     def options(self) -> dict:
-        return {"upstream_warp": self.upstream_warp, "mean_rgb": list(MEAN_RGB), "size_multiple": SIZE_MULTIPLE}
+        return {"upstream_warp": self.upstream_warp, "outside": self.outside, "mean_rgb": list(MEAN_RGB),
+                "size_multiple": SIZE_MULTIPLE}
 
     def _as_grid_flow(self, flow: Tensor) -> Tensor:
         """A network flow → the flow that samples where upstream's ``backWarp`` does (our convention)."""

@@ -17,10 +17,30 @@ reported.
 
 Adapter (:func:`cxtattn_inpaint`): ``known`` 1 = known → CA hole 1 = missing; x·2−1, zeroed in the hole;
 reflect-padded at the bottom/right to a multiple of 8 and cropped back; output ``(x+1)/2`` clamped to
-[0,1] (the port's ``save_image(normalize=True)`` min-max rescales instead). ``channel_order``: the
-TF-trained weights were trained on BGR images (CA-TF reads with cv2), the port's own training on RGB
-(PIL); the port's ``test_tf_model.py`` nevertheless feeds RGB to the converted weights. ``"auto"`` picks
-BGR for format (b) and RGB for (a); which order suits the converted weights best is unverified.
+[0,1] (the port's ``save_image(normalize=True)`` min-max rescales instead).
+
+Channel order (``channel_order="auto"``, :data:`AUTO_CHANNEL_ORDER`): **BGR for the TF-converted
+weights** (format b), **RGB for the port's own** (format a). Evidence, from the code (no weights are
+needed to read it):
+
+* JiahuiYu/generative_inpainting ``v1.0.0`` (06cd62c, the DeepFill v1 code of the released Places2 /
+  CelebA / CelebA-HQ / ImageNet models) ``train.py`` feeds ``ng.data.DataFromFNames``; neuralgym's
+  ``DataFromFNames.read_img`` is ``cv2.imread(filename)`` with no colour conversion (unchanged from the
+  data module's first commit 40f3229, 2017-11, to 88292ad), so the models were **trained on BGR**;
+* the training summaries (``inpaint_model.py`` → neuralgym ``images_summary(..., color_format='BGR')``,
+  the default) reverse the channels for display: the authors treat the batch as BGR;
+* ``test.py`` reads image and mask with ``cv2.imread`` (BGR) and feeds them unchanged to
+  ``build_server_graph``; the output is ``tf.reverse``-d to RGB and reversed again by
+  ``cv2.imwrite(result[0][:, :, ::-1])``: BGR in, BGR out;
+* daa233's ``torch_model.p`` (PR #2, zphang, 2019-05) ships without its conversion script; a TF → PyTorch
+  conversion transposes kernels (HWIO → OIHW) and nothing in the repository permutes ``conv1``'s input
+  or ``conv17``/``allconv17``'s output channels, so the converted weights keep expecting BGR.
+  ``test_tf_model.py`` reads with ``imageio`` (RGB), the code path of the port's own RGB-trained models
+  (``test_single.py`` reads PIL RGB): it does not show that the converted weights want RGB, and the
+  author's note on the converted model's poorer results (issue #5) is consistent with a swap.
+
+Not verified on the real file (no weights here): with ``torch_model.p`` one can check by comparing
+``channel_order="bgr"`` and ``"rgb"`` on a natural image; ``rgb`` / ``bgr`` override ``auto``.
 """
 
 from __future__ import annotations
@@ -42,6 +62,8 @@ log = logging.getLogger(__name__)
 SIZE_MULTIPLE = 8
 VARIANTS = {"tf": "cxtattn", "pt": "cxtattn_pt"}  # variant → weights registry name
 DISCRIMINATOR_PREFIXES = ("localD.", "globalD.")
+#: checkpoint format → the channel order ``channel_order="auto"`` feeds (evidence: module docstring)
+AUTO_CHANNEL_ORDER = {"trainer": "bgr", "generator": "rgb"}
 
 
 def _encoder(prefix: str, cin: int, widths: tuple[int, ...], last: str = "elu") -> dict[str, GenConv]:
@@ -252,8 +274,9 @@ class ContextualAttentionInpaint(ImageModel):
         except WeightsError as exc:
             raise WeightsError(f"model=cxtattn: {resolved.path}: {exc}") from exc
         self.net = net.to(device)
+        self.channel_order_option = channel_order
         if channel_order == "auto":
-            channel_order = "bgr" if self.load_report.format == "trainer" else "rgb"
+            channel_order = AUTO_CHANNEL_ORDER[self.load_report.format]
         self.channel_order = channel_order
         self._weights_record = resolved.record()
         log.info("cxtattn: %s (%s format, %d discriminator keys dropped), channel order %s", resolved.path,
@@ -261,7 +284,7 @@ class ContextualAttentionInpaint(ImageModel):
 
     def options(self) -> dict[str, object]:
         return {"variant": self.variant, "channel_order": self.channel_order,
-                "checkpoint_format": self.load_report.format}
+                "channel_order_option": self.channel_order_option, "checkpoint_format": self.load_report.format}
 
     def translate_batch(self, frames: Tensor, known: Tensor | None) -> Tensor:
         if known is None:
