@@ -172,6 +172,21 @@ def test_blind_baselines_experiment_compares_five_methods_on_the_dev_test_sequen
     assert spec.metrics[-1] == "saturation_ratio" and not spec.auto and spec.task == "style"
 
 
+def test_new_tasks_experiment_sweeps_tasks_and_methods_on_the_dev_test_sequences():
+    from baselines.common.split import load_split
+
+    cfg = _hydra_cfg("+experiment=new_tasks")
+    params = cfg.hydra.sweeper.params
+    assert params.task.split(",") == ["colorize", "sr2x", "vseg"]
+    assert params.method.split(",") == ["framewise", "hypercon", "vcons", "dvp", "wei_v2v_video2video",
+                                        "wei_v2v_local", "wei_v2v"]
+    assert list(cfg.dataset.sequences) == list(load_split().test)  # no network trained here saw them
+    vseg = _hydra_cfg("+experiment=new_tasks", "task=vseg", "method=hypercon")
+    assert vseg.method.align_on == "input" and vseg.model.name == "wei_image2image" and vseg.dataset.masks == "object"
+    local = _hydra_cfg("+experiment=new_tasks", "task=sr2x", "method=wei_v2v_local")
+    assert local.method.variant == "local" and local.method.task == "sr2x"
+
+
 def test_job_device_spreads_multirun_jobs_over_gpus():
     assert job_device("cuda", 3, num_gpus=2) == "cuda:1"
     assert job_device("cuda", 4, num_gpus=2) == "cuda:0"
