@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import time
+from fractions import Fraction
 from itertools import chain
 
 import torch
@@ -164,7 +165,8 @@ class HyperCon(VideoMethod):
         order = sorted(made)
         batch = torch.stack([made[m][0] for m in order])
         masks = None if made[order[0]][1] is None else torch.stack([made[m][1] for m in order])
-        translated = self.model(batch, masks).to(torch.device(self.device))
+        times = [Fraction(m, self.num_inserted + 1) for m in order]  # original k at time k, as frame-wise
+        translated = self.model(batch, masks, times).to(torch.device(self.device))
         for m, frame in zip(order, translated):
             cache[m] = frame
 
