@@ -346,14 +346,14 @@ def apply_method(job: Job, video: LoadedVideo) -> torch.Tensor:
 def save_outputs(job: Job, video: LoadedVideo, output: torch.Tensor) -> None:
     """PNG frames and an mp4, as configured."""
     from hypercon.io.frames import write_frames
-    from hypercon.io.video import write_video
+    from hypercon.io.video import FALLBACK_FPS, write_video
 
     if job.cfg.save_frames:
         write_frames(output, job.store.frames_dir(video.name))
     if saves_inputs(job):  # the input as evaluated: `python -m metrics --source <run>/inputs` re-evaluates
         write_frames(video.frames, job.store.inputs_dir(video.name))
     if job.cfg.save_video:
-        fps = float(video.meta.get("fps", 24) or 24)
+        fps = float(video.meta.get("fps", FALLBACK_FPS) or FALLBACK_FPS)
         write_video(output, job.store.video_dir(video.name) / f"{video.name}.mp4", fps=fps)
 
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 import logging
 import time
 from fractions import Fraction
+from collections.abc import Iterator
 from itertools import chain
 
 import torch
@@ -41,6 +42,7 @@ from hypercon.component import Component
 from hypercon.flow.base import FlowEstimator
 from hypercon.interp.base import Interpolator
 from hypercon.interpolate import interpolate_pair
+from hypercon.io.stream import FrameStream
 from hypercon.method import PaperRow, VideoMethod
 from hypercon.models.base import ImageModel
 
@@ -49,8 +51,10 @@ log = logging.getLogger(__name__)
 STAGES = ("interpolation", "translation", "flow", "pooling")
 
 
-def _rows(x: Tensor, index: list[int], device: torch.device) -> Tensor:
+def _rows(x: Tensor | FrameStream, index: list[int], device: torch.device) -> Tensor:
     """``x[index]`` on ``device``; a view (no copy) when the indices are consecutive."""
+    if isinstance(x, FrameStream):
+        return x.rows(index).to(device)
     if index == list(range(index[0], index[0] + len(index))):
         return x[index[0] : index[0] + len(index)].to(device)
     return x[torch.tensor(index)].to(device)
@@ -194,12 +198,21 @@ class HyperCon(VideoMethod):
         check_frames(frames)
         if known is not None:
             check_known(known, frames)
-        n, stride = frames.shape[0], self.num_inserted + 1
+        output = torch.empty_like(frames)
+        for k, frame in enumerate(self.iter_run(frames, known)):
+            output[k] = frame.to(output.device)
+        return output
+
+    @torch.no_grad()
+    def iter_run(self, frames: Tensor | FrameStream, known: Tensor | FrameStream | None = None) -> Iterator[Tensor]:
+        """Output frames ``[3,H,W]`` in order, chunk by chunk: what :meth:`run` returns, frame for frame.
+        ``frames`` / ``known`` may be :class:`hypercon.io.stream.FrameStream` s (read lazily): the frames
+        a chunk no longer needs are released, so memory does not grow with the video's length."""
+        n, stride = len(frames), self.num_inserted + 1
         self.last_stats = {"seconds": dict.fromkeys(STAGES, 0.0), "translated": 0, "flow_pairs": 0,
                            "interp_pairs": 0, "peak_held": 0}
-        output = torch.empty_like(frames)
         if n == 0:
-            return output
+            return
         windows = window_indices(n, self.num_inserted, self.window, self.dilation)
         pair_offsets: dict[int, list[int]] = {}
         for m in sorted(set(chain.from_iterable(windows))):
@@ -224,10 +237,12 @@ class HyperCon(VideoMethod):
                 pooled = self._aggregate(k, windows[k], cache)
                 if known is not None:
                     pooled = composite(pooled, frames[k].to(pooled.device), known[k].to(pooled.device))
-                output[k] = pooled.to(output.device)
+                yield pooled
             keep_from = windows[outputs.stop][0] if outputs.stop < n else float("inf")
             for m in [m for m in cache if m < keep_from]:
                 del cache[m]
+            for source in (frames, known):  # originals before keep_from are neither interpolated nor output again
+                if isinstance(source, FrameStream):
+                    source.release(min(n, keep_from // stride) if keep_from != float("inf") else n)
         self.last_stats["interp_pairs"] = len(done_pairs)
         log.debug("hypercon: %s", self.last_stats)
-        return output

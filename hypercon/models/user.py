@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import random
+import warnings
 from abc import abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -183,7 +184,9 @@ class TorchScriptModel(_FileModel):
         super().__init__(**options)
         file = _model_file(path, "torchscript", (".pt",))
         try:
-            self.module = torch.jit.load(str(file), map_location=self.device).eval()
+            with warnings.catch_warnings():  # torch ≥ 2.9 marks TorchScript deprecated; it still loads
+                warnings.filterwarnings("ignore", category=FutureWarning, message=".*torch.jit")
+                self.module = torch.jit.load(str(file), map_location=self.device).eval()
         except RuntimeError as exc:
             raise SettingError(f"model.path={path}: not a TorchScript file ({str(exc).splitlines()[0]})") from exc
         self._record_file(file)
