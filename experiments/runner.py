@@ -329,7 +329,7 @@ def frame_wise_reference(job: Job, video: LoadedVideo) -> torch.Tensor:
     if video.reference is None:
         model = job.reference_model
         video.reference = job.reference_cache.get_or_compute(
-            key=_reference_key(job.cfg, video.name, video.frames_in),
+            key=_reference_key(job.cfg, video.name, video.frames_in, model.weights()),
             compute=lambda: frames_from_uint8(frames_to_uint8(model(video.frames_in, video.known))),
         )
         model_name = getattr(model, "name", type(model).__name__)
@@ -383,9 +383,14 @@ def evaluate_output(job: Job, video: LoadedVideo, output: torch.Tensor) -> dict[
     return evaluated
 
 
-def _reference_key(cfg: DictConfig, name: str, frames_in: torch.Tensor) -> str:
+def _reference_key(cfg: DictConfig, name: str, frames_in: torch.Tensor, weights: dict | None = None) -> str:
+    """The frame-wise reference's cache key: the model's config, the input and (when the model loaded a file,
+    e.g. ``model=torchscript model.path=…``) the file's sha256, so a changed file at the same path misses."""
     model = OmegaConf.to_container(cfg.model, resolve=True)
     for key in ("device", "batch_size", "weights_dir"):
         model.pop(key, None)
-    digest = config_hash({"model": model, "input": frames_digest(frames_in)})
+    record = {"model": model, "input": frames_digest(frames_in)}
+    if weights and weights.get("sha256"):
+        record["weights_sha256"] = weights["sha256"]
+    digest = config_hash(record)
     return f"{cfg.dataset.name}/{name}/{digest}"

@@ -53,6 +53,7 @@ def resolve_model(g: ImageModel | Callable | str, conventions: Mapping[str, Any]
     values = _root_values(device, seed)
     given = {f"model.{k}": v for k, v in (conventions or {}).items()}
     if callable(g):
+        # the yaml's values for every key; the target is the object itself (the placeholder is dropped below)
         node = compose_component("model", "callable", values={**values, **given, "model.target": "user:callable"})
         from omegaconf import OmegaConf
 

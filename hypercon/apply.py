@@ -14,6 +14,7 @@ are held in memory as 8-bit frames (3.6 MB per 832×480 frame).
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -149,7 +150,7 @@ def apply_to_file(method: VideoMethod, video: VideoInput, out: str | Path, keep:
     frames, known = video.streams()
     t0 = time.perf_counter()
     bar = tqdm(total=video.num_frames, desc=f"{method.name} → {out.name}", unit="frame", dynamic_ncols=True,
-               disable=not (progress if progress is not None else __import__("sys").stderr.isatty()))
+               disable=not (progress if progress is not None else sys.stderr.isatty()))
     count = 0
     with torch.no_grad(), frame_writer(out, video.fps) as write, bar:
         for frame in method_frames(method, frames, known):
