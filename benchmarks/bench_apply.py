@@ -39,8 +39,8 @@ apply_hypercon(frames_to_uint8(frames), sys.argv[3])
 
 
 def make_video(path: Path, num_frames: int, width: int, height: int, fps: float = 30.0) -> None:
-    """A photograph (skimage's ``astronaut``, tiled) panning right/down by (1.3, 0.7) px per frame, encoded
-    16 frames at a time (memory independent of the length)."""
+    """A photograph (skimage's ``astronaut``, tiled with period W×H, so the pan wraps seamlessly) panning by
+    (1.3, 0.7) px per frame, encoded 16 frames at a time (memory independent of the length)."""
     import cv2
 
     from datasets.synthetic import bundled_image
@@ -52,8 +52,9 @@ def make_video(path: Path, num_frames: int, width: int, height: int, fps: float 
         for start in range(0, num_frames, 16):
             batch = []
             for t in range(start, min(num_frames, start + 16)):
-                shift = np.float32([[1, 0, -(1.3 * t) % width], [0, 1, -(0.7 * t) % height]])
-                batch.append(cv2.warpAffine(texture, shift, (width, height), flags=cv2.INTER_LINEAR))
+                shift = np.float32([[1, 0, (1.3 * t) % width], [0, 1, (0.7 * t) % height]])  # out(x) = tex(x + s)
+                batch.append(cv2.warpAffine(texture, shift, (width, height),
+                                            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP))
             write(torch.from_numpy(np.stack(batch)).permute(0, 3, 1, 2).contiguous())
 
 
