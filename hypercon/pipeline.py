@@ -17,7 +17,9 @@ computed once, and translated frames are cached only while a later window still 
 ``last_stats["peak_held"]`` ≤ ``chunk_size·(i+1) + 2γd + i + 1`` frames whatever the video length (in
 memory up to twice that, since a translated batch is freed when its last frame leaves the cache).
 A 1,000-frame 832×480 video with the defaults holds ≤ 55 interpolated frames (0.3–0.5 GB) besides its
-input and output.
+input and output. :meth:`HyperCon.iter_run` (behind :meth:`HyperCon.run`) yields the output chunk by chunk and
+takes lazily read input (:class:`hypercon.io.stream.FrameStream`, released as chunks finish), so
+``python -m hypercon apply`` holds neither the whole input nor the whole output.
 
 Inpainting: the caller hides the holes of the input frames (the runner writes a grey placeholder);
 interpolated frames get :data:`hypercon.checks.HOLE_PLACEHOLDER` in their (warped, thresholded)
@@ -28,8 +30,8 @@ from __future__ import annotations
 
 import logging
 import time
-from fractions import Fraction
 from collections.abc import Iterator
+from fractions import Fraction
 from itertools import chain
 
 import torch
