@@ -3,6 +3,7 @@
     python benchmarks/bench_apply.py [--frames 100,400] [--size 832x480] [--model kmeans_palette]
         [--threads 2] [--in-memory 100] [--keep DIR]
     python benchmarks/bench_apply.py --frames 1800 --threads 1      # by hand: long on 2 cores
+    python benchmarks/bench_apply.py --frames 100,1800 --model identity --apply-args "--num-inserted 0 --window 3 --flow dis_ultrafast"
 
 For each length, a synthetic mp4 (a photograph panning with a sub-pixel drift, written frame by frame) is
 made, then ``python -m hypercon apply IN --model MODEL --out OUT.mp4`` runs in a child process; its peak RSS
@@ -82,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=2, help="OMP threads of the child")
     p.add_argument("--in-memory", type=int, default=0, help="also the in-memory path on this many frames")
     p.add_argument("--keep", help="folder for the videos (default: a temporary one, deleted)")
+    p.add_argument("--apply-args", default="", help="more arguments for apply, e.g. \"--num-inserted 1 --flow dis_fast\"")
     args = p.parse_args(argv)
     width, height = (int(v) for v in args.size.lower().split("x"))
     rows = []
@@ -95,14 +97,14 @@ def main(argv: list[str] | None = None) -> int:
                 make_video(video, n, width, height)
             if n in lengths:
                 cmd = [sys.executable, "-m", "hypercon", "apply", str(video), "--model", args.model,
-                       "--out", str(folder / f"out_{n}.mp4"), "--no-progress"]
+                       "--out", str(folder / f"out_{n}.mp4"), "--no-progress", *args.apply_args.split()]
                 seconds, peak = measure(cmd, args.threads)
                 rows.append(["apply (streaming)", n, f"{peak:.2f}", f"{seconds / n:.3f}", f"{seconds:.0f}"])
             if n == args.in_memory:
                 seconds, peak = measure([sys.executable, "-c", IN_MEMORY, str(video), str(n), args.model], args.threads)
                 rows.append(["apply_hypercon (in memory)", n, f"{peak:.2f}", f"{seconds / n:.3f}", f"{seconds:.0f}"])
     print(f"python -m hypercon apply, model {args.model}, {width}x{height}, {args.threads} thread(s); "
-          "HyperCon options: conf/method/hypercon.yaml (seconds include start-up and decoding/encoding)")
+          f"HyperCon options: conf/method/hypercon.yaml {args.apply_args} (seconds include start-up, decoding, encoding)")
     print(tabulate(rows, headers=["path", "frames", "peak RSS (GB)", "s/frame", "total s"]))
     return 0
 
