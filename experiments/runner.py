@@ -329,7 +329,7 @@ def frame_wise_reference(job: Job, video: LoadedVideo) -> torch.Tensor:
     if video.reference is None:
         model = job.reference_model
         video.reference = job.reference_cache.get_or_compute(
-            key=_reference_key(job.cfg, video.name, video.frames_in, model.weights()),
+            key=_reference_key(job.cfg, video.name, video.frames_in, getattr(model, "weights", lambda: None)()),
             compute=lambda: frames_from_uint8(frames_to_uint8(model(video.frames_in, video.known))),
         )
         model_name = getattr(model, "name", type(model).__name__)
