@@ -71,6 +71,9 @@ class TimedModel(ImageModel):
     def translate_batch(self, frames, known):
         return self.timer(self.inner.translate_batch, frames, known)
 
+    def translate_frames(self, frames, known, times):  # the inner model may seed per frame time
+        return self.timer(self.inner.translate_frames, frames, known, times)
+
 
 class TimedInterp(Interpolator):
     def __init__(self, inner: Interpolator) -> None:

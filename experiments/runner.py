@@ -339,7 +339,7 @@ def frame_wise_reference(job: Job, video: LoadedVideo) -> torch.Tensor:
     if video.reference is None:
         model = job.reference_model
         video.reference = job.reference_cache.get_or_compute(
-            key=_reference_key(job.cfg, video.name, video.frames_in),
+            key=_reference_key(job.cfg, video.name, video.frames_in, getattr(model, "weights", lambda: None)()),
             compute=lambda: frames_from_uint8(frames_to_uint8(model(video.frames_in, video.known))),
         )
         model_name = getattr(model, "name", type(model).__name__)
@@ -359,14 +359,14 @@ def apply_method(job: Job, video: LoadedVideo) -> torch.Tensor:
 def save_outputs(job: Job, video: LoadedVideo, output: torch.Tensor) -> None:
     """PNG frames and an mp4, as configured."""
     from hypercon.io.frames import write_frames
-    from hypercon.io.video import write_video
+    from hypercon.io.video import FALLBACK_FPS, write_video
 
     if job.cfg.save_frames:
         write_frames(output, job.store.frames_dir(video.name))
     if saves_inputs(job):  # the input as evaluated: `python -m metrics --source <run>/inputs` re-evaluates
         write_frames(video.frames, job.store.inputs_dir(video.name))
     if job.cfg.save_video:
-        fps = float(video.meta.get("fps", 24) or 24)
+        fps = float(video.meta.get("fps", FALLBACK_FPS) or FALLBACK_FPS)
         write_video(output, job.store.video_dir(video.name) / f"{video.name}.mp4", fps=fps)
 
 
@@ -402,9 +402,14 @@ def evaluate_output(job: Job, video: LoadedVideo, output: torch.Tensor) -> dict[
     return evaluated
 
 
-def _reference_key(cfg: DictConfig, name: str, frames_in: torch.Tensor) -> str:
+def _reference_key(cfg: DictConfig, name: str, frames_in: torch.Tensor, weights: dict | None = None) -> str:
+    """The frame-wise reference's cache key: the model's config, the input and (when the model loaded a file,
+    e.g. ``model=torchscript model.path=…``) the file's sha256, so a changed file at the same path misses."""
     model = OmegaConf.to_container(cfg.model, resolve=True)
     for key in ("device", "batch_size", "weights_dir"):
         model.pop(key, None)
-    digest = config_hash({"model": model, "input": frames_digest(frames_in)})
+    record = {"model": model, "input": frames_digest(frames_in)}
+    if weights and weights.get("sha256"):
+        record["weights_sha256"] = weights["sha256"]
+    digest = config_hash(record)
     return f"{cfg.dataset.name}/{name}/{digest}"

@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from experiments.collect import Collection, component_note, metric_note
-from hypercon.component import TEST, TRAINED_HERE
+from hypercon.component import TEST, TRAINED_HERE, USER
 from metrics.base import MetricKey
 
 DATASET_ORDER = ("davis2017", "davis2019", "activitynet")
@@ -24,9 +24,13 @@ DATASET_ORDER = ("davis2017", "davis2019", "activitynet")
 TRAINED_MARK = " †"
 #: appended to the row label of results made with stand-in weights from a test manifest (tier test)
 TEST_MARK = " (test)"
-TIER_MARKS = {TRAINED_HERE: TRAINED_MARK, TEST: TEST_MARK}
-#: why a paper table refuses a result of tier test
+#: appended to the row label of results made with a model the user brought (tier user)
+USER_MARK = " (user)"
+TIER_MARKS = {TRAINED_HERE: TRAINED_MARK, TEST: TEST_MARK, USER: USER_MARK}
+#: why a paper table refuses a result of tier test / user
 STAND_IN_REASON = "stand-in weights (tier test): not a paper number"
+USER_REASON = "a user-supplied model (tier user): not a paper number"
+REFUSED_TIERS = {TEST: STAND_IN_REASON, USER: USER_REASON}
 
 
 @dataclass(frozen=True)
@@ -40,7 +44,7 @@ class TableSpec:
     column_group: str | None = None  # a job column, e.g. "style"
     task: str = "style"  # the jobs it shows (style | inpaint)
     auto: bool = True  # rendered by ``--table auto`` when the sweep has jobs of its task (the paper's tables)
-    paper: bool = True  # one of the paper's tables: a result of tier test is refused there
+    paper: bool = True  # one of the paper's tables: a result of tier test or user is refused there
 
 
 TABLES = {
@@ -182,13 +186,13 @@ def _dataset_key(name: str) -> tuple[int, str]:
 
 
 def refuse_stand_ins(jobs: pd.DataFrame) -> pd.DataFrame:
-    """``jobs`` with every job of tier test (stand-in weights) refused (:data:`STAND_IN_REASON`), unless it
-    already is for another reason."""
-    stand_in = (jobs["tier"] == TEST) & ~jobs["refused"].map(lambda r: isinstance(r, str))
-    if not stand_in.any():
+    """``jobs`` with every job of tier test (stand-in weights) or user (a model the user brought) refused
+    (:data:`REFUSED_TIERS`' reason), unless it already is for another reason."""
+    refused = jobs["tier"].isin(list(REFUSED_TIERS)) & ~jobs["refused"].map(lambda r: isinstance(r, str))
+    if not refused.any():
         return jobs
     jobs = jobs.copy()
-    jobs.loc[stand_in, "refused"] = STAND_IN_REASON
+    jobs.loc[refused, "refused"] = jobs.loc[refused, "tier"].map(REFUSED_TIERS)
     return jobs
 
 
@@ -295,6 +299,9 @@ def _table_notes(collection, jobs, blocks, keys, spec) -> list[str]:
                      "are not comparable with the paper's.")
     if (jobs["tier"] == TEST).any() and not spec.paper:
         notes.append(f"{TEST_MARK.strip()}: stand-in weights from a test manifest (random or synthetic), "
+                     "never a paper number.")
+    if (jobs["tier"] == USER).any() and not spec.paper:
+        notes.append(f"{USER_MARK.strip()}: a model the user brought (model=callable | torchscript | onnx), "
                      "never a paper number.")
     notes += unavailable_notes(blocks, specs)
     whole_rows = {r.label: c.reason for _, rows in blocks for r in rows for c in r.cells.values()

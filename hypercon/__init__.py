@@ -11,3 +11,12 @@ Conventions (stated once, checked in :mod:`hypercon.checks`):
 """
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    """``from hypercon import apply_hypercon, evaluate`` (:mod:`hypercon.api`), imported on first use."""
+    if name in ("apply_hypercon", "evaluate"):
+        from hypercon import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'hypercon' has no attribute {name!r}")

@@ -9,7 +9,9 @@ Every component declares its ``tier``:
   network saw) and ``steps``. Tables footnote it and never place it in a paper-tier cell;
 * ``"test"``: weights from a test manifest (``$HYPERCON_WEIGHTS_MANIFEST``: random or synthetic stand-ins),
   never a paper number. It is not declared but read from the weights record (:func:`weights_tier`), and the
-  paper's tables refuse such a result.
+  paper's tables refuse such a result;
+* ``"user"``: a model the user brought (``model=callable | torchscript | onnx``, :mod:`hypercon.models.user`):
+  its numbers are the user's, never a paper number; the paper's tables refuse such a result too.
 
 Results record :meth:`Component.provenance` of every component that produced them.
 """
@@ -21,7 +23,8 @@ from typing import Any
 
 TRAINED_HERE = "trained-here"
 TEST = "test"
-TIERS = ("offline", "paper", TRAINED_HERE, TEST)
+USER = "user"
+TIERS = ("offline", "paper", TRAINED_HERE, TEST, USER)
 
 
 def weights_tier(record: Any, declared: str) -> str:
@@ -41,7 +44,7 @@ class Component(ABC):
     """Mixin: a named component with a tier, options and (optionally) a weights file."""
 
     name: str = "component"
-    tier: str = "offline"  # declared: "offline" | "paper" | "trained-here" (test: from the weights record)
+    tier: str = "offline"  # declared: "offline" | "paper" | "trained-here" | "user" (test: from the weights record)
 
     def options(self) -> dict[str, Any]:
         """Options that change the output (recorded in provenance). Override in subclasses."""

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 from torch import Tensor
 
-from hypercon.component import TEST, TRAINED_HERE, Component
+from hypercon.component import TEST, TRAINED_HERE, USER, Component
 
 
 @dataclass(frozen=True)
@@ -92,15 +92,16 @@ class VideoMethod(Component):
 def combined_tier(tiers: list[str]) -> str:
     """The tier of a result made by several components: ``test`` if any component ran on stand-in weights
     from a test manifest, else ``trained-here`` if any component was trained in this project (neither
-    number ever goes in a paper-tier cell), else ``paper`` / ``offline`` when all agree, else ``mixed``.
+    number ever goes in a paper-tier cell), else ``user`` if any component is a model the user brought (nor
+    that), else ``paper`` / ``offline`` when all agree, else ``mixed``.
 
     >>> combined_tier(["paper", "paper"]), combined_tier(["paper", "offline"]), combined_tier(["offline", "trained-here"])
     ('paper', 'mixed', 'trained-here')
-    >>> combined_tier(["trained-here", "test", "paper"])
-    'test'
+    >>> combined_tier(["trained-here", "test", "paper"]), combined_tier(["user", "offline"])
+    ('test', 'user')
     """
     kinds = set(tiers)
-    for dominant in (TEST, TRAINED_HERE):
+    for dominant in (TEST, TRAINED_HERE, USER):
         if dominant in kinds:
             return dominant
     return kinds.pop() if len(kinds) == 1 else "mixed"

@@ -18,7 +18,9 @@ computed once, and translated frames are cached only while a later window still 
 ``last_stats["peak_held"]`` ≤ ``chunk_size·(i+1) + 2γd + i + 1`` frames whatever the video length (in
 memory up to twice that, since a translated batch is freed when its last frame leaves the cache).
 A 1,000-frame 832×480 video with the defaults holds ≤ 55 interpolated frames (0.3–0.5 GB) besides its
-input and output.
+input and output. :meth:`HyperCon.iter_run` (behind :meth:`HyperCon.run`) yields the output chunk by chunk and
+takes lazily read input (:class:`hypercon.io.stream.FrameStream`, released as chunks finish), so
+``python -m hypercon apply`` holds neither the whole input nor the whole output.
 
 Inpainting: the caller hides the holes of the input frames (the runner writes a grey placeholder);
 interpolated frames get :data:`hypercon.checks.HOLE_PLACEHOLDER` in their (warped, thresholded)
@@ -29,6 +31,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
+from fractions import Fraction
 from itertools import chain
 
 import torch
@@ -41,6 +45,7 @@ from hypercon.component import Component
 from hypercon.flow.base import FlowEstimator
 from hypercon.interp.base import Interpolator
 from hypercon.interpolate import interpolate_pair
+from hypercon.io.stream import FrameStream
 from hypercon.method import PaperRow, VideoMethod
 from hypercon.models.base import ImageModel
 
@@ -49,8 +54,10 @@ log = logging.getLogger(__name__)
 STAGES = ("interpolation", "translation", "flow", "pooling")
 
 
-def _rows(x: Tensor, index: list[int], device: torch.device) -> Tensor:
+def _rows(x: Tensor | FrameStream, index: list[int], device: torch.device) -> Tensor:
     """``x[index]`` on ``device``; a view (no copy) when the indices are consecutive."""
+    if isinstance(x, FrameStream):
+        return x.rows(index).to(device)
     if index == list(range(index[0], index[0] + len(index))):
         return x[index[0] : index[0] + len(index)].to(device)
     return x[torch.tensor(index)].to(device)
@@ -178,7 +185,8 @@ class HyperCon(VideoMethod):
         order = sorted(made)
         batch = torch.stack([made[m][0] for m in order])
         masks = None if made[order[0]][1] is None else torch.stack([made[m][1] for m in order])
-        translated = self.model(batch, masks).to(torch.device(self.device))
+        times = [Fraction(m, self.num_inserted + 1) for m in order]  # original k at time k, as frame-wise
+        translated = self.model(batch, masks, times).to(torch.device(self.device))
         for m, frame in zip(order, translated):
             cache[m] = frame
             if self.align_on == "input":
@@ -210,12 +218,25 @@ class HyperCon(VideoMethod):
         check_frames(frames)
         if known is not None:
             check_known(known, frames)
-        n, stride = frames.shape[0], self.num_inserted + 1
+        if frames.shape[0] == 0:
+            return torch.empty_like(frames)
+        output = None  # allocated with the image model's channel count at the first output frame
+        for k, frame in enumerate(self.iter_run(frames, known)):
+            if output is None:
+                output = frames.new_empty((frames.shape[0], *frame.shape))
+            output[k] = frame.to(output.device)
+        return output
+
+    @torch.no_grad()
+    def iter_run(self, frames: Tensor | FrameStream, known: Tensor | FrameStream | None = None) -> Iterator[Tensor]:
+        """Output frames ``[C,H,W]`` (the image model's channels) in order, chunk by chunk: what :meth:`run` returns, frame for frame.
+        ``frames`` / ``known`` may be :class:`hypercon.io.stream.FrameStream` s (read lazily): the frames
+        a chunk no longer needs are released, so memory does not grow with the video's length."""
+        n, stride = len(frames), self.num_inserted + 1
         self.last_stats = {"seconds": dict.fromkeys(STAGES, 0.0), "translated": 0, "flow_pairs": 0,
                            "interp_pairs": 0, "peak_held": 0}
         if n == 0:
-            return torch.empty_like(frames)
-        output = None  # allocated with the image model's channel count at the first output frame
+            return
         windows = window_indices(n, self.num_inserted, self.window, self.dilation)
         pair_offsets: dict[int, list[int]] = {}
         for m in sorted(set(chain.from_iterable(windows))):
@@ -239,15 +260,15 @@ class HyperCon(VideoMethod):
             del made
             for k in outputs:
                 pooled = self._aggregate(k, windows[k], cache, inputs)
-                if output is None:
-                    output = frames.new_empty((n, *pooled.shape))
                 if known is not None:
                     pooled = composite(pooled, frames[k].to(pooled.device), known[k].to(pooled.device))
-                output[k] = pooled.to(output.device)
+                yield pooled
             keep_from = windows[outputs.stop][0] if outputs.stop < n else float("inf")
             for m in [m for m in cache if m < keep_from]:
                 del cache[m]
                 inputs.pop(m, None)
+            for source in (frames, known):  # originals before keep_from are neither interpolated nor output again
+                if isinstance(source, FrameStream):
+                    source.release(min(n, keep_from // stride) if keep_from != float("inf") else n)
         self.last_stats["interp_pairs"] = len(done_pairs)
         log.debug("hypercon: %s", self.last_stats)
-        return output

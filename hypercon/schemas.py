@@ -275,6 +275,30 @@ class ContextualAttentionSchema:
     device: str
 
 
+@dataclass
+class CallableModelSchema:  # model=callable; model=torchscript | onnx extend it (conf/model/callable.yaml)
+    _target_: str
+    name: str
+    target: Optional[str]  # package.module:function | :Class (null for a file model)
+    kwargs: dict[str, Any]
+    range: Any  # [0,1] | [-1,1] | [0,255]
+    channels: str  # RGB | BGR
+    layout: str  # BCHW | BHWC
+    dtype: str  # float32 | uint8
+    multiple_of: int
+    max_side: Optional[int]
+    needs_mask: bool
+    stochastic: bool
+    seed: int
+    batch_size: int
+    device: str
+
+
+@dataclass
+class FileModelSchema(CallableModelSchema):  # model=torchscript | onnx
+    path: str
+
+
 # --------------------------------------------------------------------------------------------- flow
 
 
@@ -461,6 +485,9 @@ SCHEMAS: dict[str, type] = {
     "model_cyclegan_pretrained_schema": CycleGANPretrainedSchema,
     "model_zhang_colorization_schema": ZhangColorizationSchema,
     "model_wei_image2image_schema": WeiImage2ImageSchema,
+    "model_callable_schema": CallableModelSchema,
+    "model_torchscript_schema": FileModelSchema,
+    "model_onnx_schema": FileModelSchema,
     "flow_dis_schema": DISFlowSchema,
     "flow_farneback_schema": FarnebackFlowSchema,
     "flow_pwcnet_schema": PWCNetFlowSchema,

@@ -8,6 +8,11 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 FLOOR = {"hypercon": 0, "metrics": 1, "datasets": 1, "baselines": 2, "experiments": 3}
+#: the user's front door (``from hypercon import apply_hypercon, evaluate``, ``python -m hypercon``): entry points
+#: on the top floor like run.py, inside the package only so that those names work. They may import any floor;
+#: no other module may import them.
+FRONT_DOOR = {"hypercon/__init__.py": "", "hypercon/__main__.py": "hypercon.__main__", "hypercon/api.py": "hypercon.api",
+              "hypercon/apply.py": "hypercon.apply", "hypercon/cli.py": "hypercon.cli"}
 
 
 def _imports(path: Path):
@@ -22,9 +27,20 @@ def test_packages_import_only_from_lower_floors():
     upward = []
     for package, floor in FLOOR.items():
         for path in sorted((REPO / package).rglob("*.py")):
+            if str(path.relative_to(REPO)) in FRONT_DOOR:
+                continue
             for lineno, modules in _imports(path):
                 for module in modules:
                     top = module.split(".")[0]
                     if top in FLOOR and top != package and FLOOR[top] >= floor:
                         upward.append(f"{path.relative_to(REPO)}:{lineno} imports {module}")
     assert not upward, "imports against the architecture's direction:\n" + "\n".join(upward)
+
+
+def test_only_entry_points_import_the_front_door():
+    names = {m for m in FRONT_DOOR.values() if m}
+    inward = [f"{path.relative_to(REPO)}:{lineno} imports {module}"
+              for package in FLOOR for path in sorted((REPO / package).rglob("*.py"))
+              if str(path.relative_to(REPO)) not in FRONT_DOOR
+              for lineno, modules in _imports(path) for module in modules if module in names]
+    assert not inward, "the front door is for users and entry points only:\n" + "\n".join(inward)

@@ -44,6 +44,12 @@ def test_bench_baselines_runs():
     assert "HyperCon inpainting" in out and "VINet (random weights, tier test; 4 steps)" in out
 
 
-@pytest.mark.parametrize("script", ["bench_hypercon.py", "bench_metrics.py", "bench_flow.py", "bench_baselines.py"])
+def test_bench_apply_runs():
+    out = _run("bench_apply.py", "--frames", "3", "--size", "96x64", "--model", "flicker")
+    assert "apply (streaming)" in out and "peak RSS (GB)" in out
+
+
+@pytest.mark.parametrize("script", ["bench_hypercon.py", "bench_metrics.py", "bench_flow.py", "bench_baselines.py",
+                                    "bench_apply.py"])
 def test_bench_help(script):
     assert "usage" in _run(script, "--help").lower()

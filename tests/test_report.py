@@ -14,7 +14,7 @@ from experiments.report import choose_table, main, report
 from metrics.reduce import aggregate
 from experiments.store import atomic_write_json, read_json
 from hypercon.component import TRAINED_HERE
-from experiments.tables import STAND_IN_REASON, TABLES, build_table, render_csv, render_latex, render_markdown
+from experiments.tables import STAND_IN_REASON, TABLES, USER_REASON, build_table, render_csv, render_latex, render_markdown
 
 
 def make_job(root, name, *, method="hypercon", dataset="davis2016", task="style", model="kmeans_palette",
@@ -309,3 +309,12 @@ def test_columns_are_described_by_the_metric_classes():
     assert {k for k, s in declared.items() if s.clip_inf} == {"cpsnr", "psnr", "fidelity_psnr"}
     assert declared["fidelity_psnr"].compares_with == "reference" and declared["psnr"].compares_with == "gt"
     assert declared["ewarp"].compares_with == "source" and declared["cssim"].compares_with == "nothing"
+
+
+def test_user_model_results_are_refused_in_paper_tables_and_footnoted_elsewhere(tmp_path):
+    md = _vcons_sweep(tmp_path / "user", "user", "FST-vcons")
+    row = next(line for line in md.splitlines() if line.startswith("|  | FST-vcons (user)"))
+    assert {c.strip() for c in row.strip("|").split("|")[2:]} == {"refused"}
+    assert f"REFUSED: vcons: {USER_REASON}" in md and "not available: FST-vcons" in md
+    blind = render_markdown(build_table(collect(tmp_path / "user"), "blind_baselines"))
+    assert "refused" not in blind and "(user): a model the user brought" in blind

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from fractions import Fraction
 from pathlib import Path
 
@@ -92,34 +93,57 @@ def count_video_frames(path: str | os.PathLike) -> int:
     return sum(1 for _ in iter_video_frames(path))
 
 
-def write_video(frames: Tensor, path: str | os.PathLike, fps: float = 24, crf: int = 18) -> Path:
-    """Encode ``[T,3,H,W]`` frames in [0,1] as H.264 yuv420p to ``path`` (mp4/mkv/mov by extension).
+#: the frame rate of an mp4 made from frames that carry none (a frame folder): run.py's and apply's
+FALLBACK_FPS = 24.0
+
+
+@contextmanager
+def video_writer(path: str | os.PathLike, fps: float = FALLBACK_FPS, crf: int = 18) -> Iterator[Callable[[Tensor], None]]:
+    """Encode H.264 yuv420p to ``path`` (mp4/mkv/mov by extension) as frames come: yields
+    ``write(frames [T,3,H,W] in [0,1])``, callable any number of times with frames of one size.
 
     Odd heights/widths are padded to even by edge replication. ``crf``: x264 quality (0 = lossless
-    luma, 18 ≈ visually lossless). The file appears only when complete.
+    luma, 18 ≈ visually lossless). The file appears only when complete (and when some frame was written).
     """
-    check_frames(frames)
-    if frames.shape[0] == 0:
-        raise ValueError(f"write_video({path}): no frames to write")
     if fps <= 0:
         raise ValueError(f"write_video({path}): fps must be > 0, got {fps}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    h, w = frames.shape[-2:]
-    pad_h, pad_w = h % 2, w % 2
-    if pad_h or pad_w:
-        log.info("%s: padding %dx%d to even size %dx%d for yuv420p", path, w, h, w + pad_w, h + pad_h)
-        frames = F.pad(frames, (0, pad_w, 0, pad_h), mode="replicate")
-    array = frames_to_uint8(frames)
     container_format = None if path.suffix else "mp4"  # PyAV picks the format from the suffix
+    written: list[int] = []
     with atomic_path(path) as tmp, av.open(str(tmp), mode="w", format=container_format) as container:
         stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
-        stream.width, stream.height = array.shape[2], array.shape[1]
         stream.pix_fmt = "yuv420p"
         stream.options = {"crf": str(crf)}
-        for img in array:
-            for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
-                container.mux(packet)
+
+        def write(frames: Tensor) -> None:
+            check_frames(frames)
+            h, w = frames.shape[-2:]
+            pad_h, pad_w = h % 2, w % 2
+            if pad_h or pad_w:
+                if not written:
+                    log.info("%s: padding %dx%d to even size %dx%d for yuv420p", path, w, h, w + pad_w, h + pad_h)
+                frames = F.pad(frames, (0, pad_w, 0, pad_h), mode="replicate")
+            array = frames_to_uint8(frames)
+            if not written:
+                stream.width, stream.height = array.shape[2], array.shape[1]
+            for img in array:
+                for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                    container.mux(packet)
+            written.append(len(array))
+
+        yield write
+        if not sum(written):
+            raise ValueError(f"write_video({path}): no frames to write")
         for packet in stream.encode():
             container.mux(packet)
-    return path
+
+
+def write_video(frames: Tensor, path: str | os.PathLike, fps: float = FALLBACK_FPS, crf: int = 18) -> Path:
+    """Encode ``[T,3,H,W]`` frames in [0,1] as H.264 yuv420p to ``path`` (:func:`video_writer`)."""
+    check_frames(frames)
+    if frames.shape[0] == 0:
+        raise ValueError(f"write_video({path}): no frames to write")
+    with video_writer(path, fps, crf) as write:
+        write(frames)
+    return Path(path)
