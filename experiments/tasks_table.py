@@ -41,11 +41,15 @@ def published_notes() -> list[str]:
 
 def build_tasks_table(collection: Collection) -> Table:
     """Transpose one :func:`build_table` per task (rows = methods) into rows = (task, metric), columns =
-    methods. Footnotes are merged and renumbered; each column header carries its methods' footnotes."""
+    methods. A column is one method config (``method=``) across tasks, headed by its first row label (a label
+    that differs in another task is given in a note). Footnotes are merged and renumbered; each column header
+    carries its methods' footnotes. A task shows its own metrics, and any other key with a value."""
     jobs = collection.jobs[collection.jobs["task"].isin(list(TASKS))]
     if jobs.empty:
         raise ValueError(f"{collection.root}: no jobs of the tasks {', '.join(TASKS)} for the tasks table")
-    columns: dict[str, set[int]] = {}  # method label -> merged footnote numbers
+    method_of = dict(zip(jobs["job"], jobs["method"].astype(str)))
+    columns: dict[str, set[int]] = {}  # method config -> merged footnote numbers
+    labels: dict[str, dict[str, str]] = {}  # method config -> {task: row label}
     footnotes: list[str] = []
     notes: list[str] = []
     blocks: list[tuple[str, list[Row]]] = []
@@ -57,22 +61,31 @@ def build_tasks_table(collection: Collection) -> Table:
             if text not in footnotes:
                 footnotes.append(text)
             renumber[n] = footnotes.index(text) + 1
-        notes += [n.replace("best per dataset and column", "best per row") for n in part.notes if n not in notes]
+        for note in (n.replace("best per dataset and column", "best per row") for n in part.notes):
+            notes += [] if note in notes else [note]
         for dataset, method_rows in part.blocks:
             metric_rows = []
             for key in part.keys:
                 row = Row(part.headers[key])
                 for method in method_rows:
-                    columns.setdefault(method.label, set()).update(renumber[n] for n in method.notes)
+                    column = method_of[method.jobs[0]]
+                    columns.setdefault(column, set()).update(renumber[n] for n in method.notes)
+                    labels.setdefault(column, {}).setdefault(task, method.label)
                     cell = method.cells.get((None, key))
                     if cell is not None:
                         cell.note = renumber.get(cell.note, cell.note) if cell.note else None
-                        row.cells[(None, method.label)] = cell
+                        row.cells[(None, column)] = cell
                         row.jobs.append(cell.job)
-                metric_rows.append(row)
+                if key in TASKS[task] or any(c.status == "value" for c in row.cells.values()):
+                    metric_rows.append(row)
             many = jobs["dataset"].nunique() > 1
             blocks.append((f"{task} ({dataset})" if many else task, metric_rows))
-    keys = list(columns)
-    headers = {label: label + "".join(f" [{n}]" for n in sorted(columns[label])) for label in keys}
+    rank = dict(zip(jobs["method"].astype(str), jobs["table_rank"].astype(int)))
+    keys = sorted(columns, key=lambda c: rank.get(c, 1))  # frame-wise, baselines, HyperCon (stable otherwise)
+    heads = {c: max(labels[c].values(), key=lambda label: (list(labels[c].values()).count(label), label != c))
+             for c in keys}
+    headers = {c: heads[c] + "".join(f" [{n}]" for n in sorted(columns[c])) for c in keys}
+    notes += [f"column {heads[c]}: on {task}: {label}" for c in keys for task, label in labels[c].items()
+              if label != heads[c]]
     return Table(TITLE, keys, headers, [None], None, blocks, footnotes, notes + published_notes(),
                  row_headers=("Task", "Metric"))
