@@ -117,6 +117,8 @@ class Table:
     footnotes: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     row_headers: tuple[str, str] = ("Dataset", "Method")
+    column_name: str = "metric"  # CSV: what the columns are (the tasks table's columns are methods)
+    csv_rows: tuple[str, str] = ("dataset", "method")  # CSV: the names of the two row-label fields
 
 
 def job_labels(jobs: pd.DataFrame, axes: list[str], cell_columns: list[str]) -> dict[str, str]:
@@ -395,7 +397,8 @@ def render_csv(table: Table) -> str:
     """Long format: one line per (dataset, method, column group, metric) with mean, sem, n and status."""
     buf = io.StringIO()
     writer = csv.writer(buf)
-    writer.writerow(["dataset", "method", table.group_name or "group", "metric", "mean", "sem", "n",
+    writer.writerow([*table.csv_rows, table.group_name or "group", table.column_name,
+                     "mean", "sem", "n",
                      "status", "text", "best", "reason", "components", "job"])
     for dataset, rows in table.blocks:
         for row in rows:

@@ -88,4 +88,5 @@ def build_tasks_table(collection: Collection) -> Table:
     notes += [f"column {heads[c]}: on {task}: {label}" for c in keys for task, label in labels[c].items()
               if label != heads[c]]
     return Table(TITLE, keys, headers, [None], None, blocks, footnotes, notes + published_notes(),
-                 row_headers=("Task", "Metric"))
+                 row_headers=("Task", "Metric"), column_name="method",
+                 csv_rows=("task", "metric"))

@@ -40,7 +40,8 @@ def test_tasks_table_rows_are_task_metrics_and_columns_methods(tmp_path):
     assert ewarp[(None, "hypercon")].bold and not ewarp[(None, "framewise")].bold
     text = render_markdown(table)
     assert "| Task | Metric |" in text and "colorize" in text and "37.8843" in text  # Wei's numbers below
-    assert "HyperCon" in render_csv(table)
+    csv_text = render_csv(table)
+    assert csv_text.startswith("task,metric,group,method,mean") and ",hypercon," in csv_text
 
 
 def test_report_auto_adds_the_tasks_table(tmp_path):
