@@ -28,7 +28,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from experiments.devices import hydra_job_num, job_device
 from experiments.preflight import preflight
 from experiments.run_config import apply_method_settings, check_run_dir, result_config
-from hypercon.provenance import config_hash, device_info, git_state, package_versions
+from hypercon.provenance import code_and_stack, config_hash, device_info
 from experiments.reference import ReferenceCache
 from baselines.common.split import check_unseen
 from experiments.store import RunStore, atomic_write_json
@@ -183,8 +183,7 @@ def run(cfg: DictConfig, output_dir: Path) -> dict[str, Any] | None:
     provenance = {
         "config_hash": job.config_hash,
         "config": OmegaConf.to_container(cfg, resolve=True),
-        "code": git_state(),
-        "packages": package_versions(),
+        **code_and_stack(),
         "device": device_info(str(cfg.device)),
         "seed": int(cfg.seed),
         "method": method_provenance,

@@ -4,6 +4,7 @@
         [--num-inserted I] [--window C] [--dilation D] [--pool mean|median] [--chunk-size N]
         [--interp NAME] [--flow NAME] [--conv KEY=VALUE ...] [--device cpu] [--seed S] [--fps F] [--compare]
     python -m hypercon evaluate OUTPUT --source INPUT [--metrics ewarp,cpsnr,cssim] [--flow NAME]
+    python -m hypercon env [--strict] [--lock FILE]
 
 INPUT and OUTPUT are a video file (mp4, …) or a folder of frames (PNG out). MODEL is a config name
 (``kmeans_palette``, ``fst_engstrom:udnie``), ``package.module:function`` or a ``.pt`` / ``.onnx`` file; ``--conv``
@@ -11,7 +12,8 @@ declares a callable's or file's conventions (``--conv range=[-1,1] --conv channe
 ``conf/model/callable.yaml``). Options left out keep their values in ``conf/`` (e.g. HyperCon's in
 ``conf/method/hypercon.yaml``). ``apply`` streams (:mod:`hypercon.apply`); ``--compare`` also writes the
 frame-wise output (``OUTPUT_framewise``) and ``OUTPUT_compare.mp4`` (input | frame-wise | HyperCon) and prints
-E_warp and C_PSNR of both. ``evaluate`` is ``python -m metrics`` for one video (video files too).
+E_warp and C_PSNR of both. ``evaluate`` is ``python -m metrics`` for one video (video files too). ``env``
+prints the installed numerical stack against the lock, marking each difference (:mod:`hypercon.stack`).
 """
 
 from __future__ import annotations
@@ -62,7 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--flow", help="conf/flow name for the source motion (default: conf/metrics/default.yaml's)")
     e.add_argument("--device", default="cpu")
     e.add_argument("--json", help="also write the values to this JSON file")
-    for parser in (a, e):
+    v = sub.add_parser("env", help="the installed numerical stack against the lock (requirements/lock.txt)")
+    v.add_argument("--lock", help="lock file to compare with (default: requirements/lock.txt of this checkout)")
+    v.add_argument("--strict", action="store_true", help="exit 1 when a package differs from the lock")
+    for parser in (a, e, v):
         parser.add_argument("--log-level", default="WARNING")
     return p
 
@@ -124,4 +129,18 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=getattr(logging, str(args.log_level).upper(), logging.WARNING),
                         format="%(levelname)s %(name)s: %(message)s")
+    if args.command == "env":
+        return run_env(args)
     return run_apply(args) if args.command == "apply" else run_evaluate(args)
+
+
+def run_env(args: argparse.Namespace) -> dict[str, Any]:
+    """``python -m hypercon env``: print the stack against the lock; ``--strict`` exits 1 on a difference."""
+    from hypercon.provenance import stack_report
+    from hypercon.stack import LOCK_FILE
+
+    lines, drift = stack_report(Path(args.lock) if args.lock else LOCK_FILE)
+    sys.stdout.write("\n".join(lines) + "\n")
+    if args.strict and drift:
+        raise SystemExit(1)
+    return {"drift": drift}

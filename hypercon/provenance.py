@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
 import platform
 import subprocess
 import sys
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from hypercon.io.digest import record_digest
+from packaging.utils import canonicalize_name
 
-REPO_ROOT = Path(__file__).resolve().parents[1]  # the checkout (hypercon/ sits at its root)
-PACKAGES = (
-    "torch", "torchvision", "numpy", "scipy", "scikit-image", "opencv-python-headless", "hydra-core",
-    "omegaconf", "lpips", "pytorch-fid", "av", "pandas", "pillow",
+from hypercon.io.digest import record_digest
+from hypercon.stack import (
+    LOCK_FILE, REPO_ROOT, STACK, describe_drift, lock_state, read_lock, stack_drift, stack_versions,
 )
+
+#: recorded in every result: the numerical stack (:data:`hypercon.stack.STACK`) and the config/table packages
+PACKAGES = (*STACK, "hydra-core", "omegaconf", "pandas")
 
 
 def git_state(repo: Path = REPO_ROOT) -> dict[str, Any]:
@@ -34,13 +36,13 @@ def git_state(repo: Path = REPO_ROOT) -> dict[str, Any]:
 
 
 def package_versions(names: tuple[str, ...] = PACKAGES) -> dict[str, str]:
-    out = {"python": sys.version.split()[0]}
-    for name in names:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = "not installed"
-    return out
+    return {"python": sys.version.split()[0], **stack_versions(names)}
+
+
+def code_and_stack() -> dict[str, Any]:
+    """What produced a number besides the config: the harness's commit and work-tree state (``code``), the
+    package versions (``packages``) and the lock they are compared with (``lock``: file, sha256, drift)."""
+    return {"code": git_state(), "packages": package_versions(), "lock": lock_state()}
 
 
 def device_info(device: str) -> dict[str, Any]:
@@ -57,3 +59,30 @@ def device_info(device: str) -> dict[str, Any]:
 def config_hash(config: Any) -> str:
     """sha256 (first 16 hex) of a JSON-serialisable config, key order independent."""
     return record_digest(config)[:16]
+
+
+def stack_report(path: Path = LOCK_FILE, names: tuple[str, ...] = STACK) -> tuple[list[str], dict[str, tuple[str, str]]]:
+    """The lines ``python -m hypercon env`` prints (each package installed vs locked, a mark on every
+    mismatch, the harness's commit) and the drift they show."""
+    installed = stack_versions(names)
+    try:
+        locked = read_lock(path)
+        lock_line = f"numerical stack against {path} (sha256 {hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]})"
+    except FileNotFoundError as exc:
+        locked, lock_line = {}, f"numerical stack; {exc}"
+    drift = stack_drift(installed, locked) if locked else {}
+    width = max(map(len, names))
+    lines = [lock_line, f"  {'package':<{width}}  {'installed':<14}  locked"]
+    for name, version in installed.items():
+        pin = locked.get(canonicalize_name(name), "not locked" if locked else "-")
+        mark = "  <- differs" if name in drift else ""
+        lines.append(f"  {name:<{width}}  {version:<14}  {pin}{mark}")
+    code = git_state()
+    dirty = {True: " (dirty work tree: uncommitted changes)", False: "", None: " (work tree state unknown)"}
+    lines.append(f"  {'hypercon-bench':<{width}}  commit {code['commit'][:12]}{dirty[code['dirty']]}")
+    if drift:
+        lines.append(f"{len(drift)} package(s) differ from the lock: {describe_drift(drift)}. Numbers may differ "
+                     "from the golden values (docs/install.md: Drift).")
+    elif locked:
+        lines.append("every package of the stack is the locked version")
+    return lines, drift

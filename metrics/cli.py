@@ -216,7 +216,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                         format="%(levelname)s %(name)s: %(message)s")
     if not args.source and not args.gt:
         raise SystemExit("python -m metrics: give --source (or --gt, which then defines the motion)")
-    from hypercon.provenance import git_state, package_versions
+    from hypercon.provenance import code_and_stack
     from metrics.evaluate import build_metrics, evaluate_videos
     from metrics.source_motion import SourceMotionCache
 
@@ -238,8 +238,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "inputs": {k: getattr(args, k) for k in ("pred", "source", "gt", "mask", "mask_polarity", "reference")},
         "metric_flow": flow.provenance() if hasattr(flow, "provenance") else {"name": args.flow},
         "occlusion_rule": args.occlusion_rule,
-        "code": git_state(),
-        "packages": package_versions(),
+        **code_and_stack(),
     }
     _write_json(Path(args.out), results)
     sys.stdout.write(format_table(results) + "\n")
