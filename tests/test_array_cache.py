@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from hypercon.io.array_cache import ArrayCache
+from hypercon.io import array_cache
+from hypercon.io.array_cache import ArrayCache, stack_folder
 from hypercon.io.digest import frames_digest, record_digest
 
 
@@ -39,7 +40,7 @@ def test_array_cache_computes_once_and_replaces_a_damaged_entry(tmp_path, suffix
     first = cache.get_or_compute("set/vid eo/../x", compute)
     again = ArrayCache(tmp_path, suffix=suffix).get_or_compute("set/vid eo/../x", compute)
     assert len(calls) == 1
-    path = tmp_path / "set" / "vid_eo" / f"x{suffix}"
+    path = tmp_path / stack_folder() / "set" / "vid_eo" / f"x{suffix}"
     assert cache.path("set/vid eo/../x") == path and path.is_file()
     assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary file left
     for got in (first, again):
@@ -50,6 +51,21 @@ def test_array_cache_computes_once_and_replaces_a_damaged_entry(tmp_path, suffix
     assert len(calls) == 2 and "unreadable" in caplog.text and str(path) in caplog.text
     np.testing.assert_array_equal(third if suffix == ".npy" else third["a"], value)
     assert cache.load("set/vid eo/../x") is not None  # replaced by a complete entry
+
+
+def test_an_entry_of_another_numerical_stack_is_never_read(tmp_path, monkeypatch):
+    cache = ArrayCache(tmp_path)
+    cache.save("flow/bear", np.zeros(3))
+    assert stack_folder().startswith("stack-") and cache.path("flow/bear").parent.parent.name == stack_folder()
+    stack_folder.cache_clear()
+    monkeypatch.setattr(array_cache, "stack_versions", lambda: {"opencv-python-headless": "5.1.0.95"})
+    try:
+        assert cache.load("flow/bear") is None  # computed with another opencv: a miss, not a hit
+        np.testing.assert_array_equal(cache.get_or_compute("flow/bear", lambda: np.ones(3)), np.ones(3))
+    finally:
+        monkeypatch.undo()
+        stack_folder.cache_clear()
+    np.testing.assert_array_equal(cache.load("flow/bear"), np.zeros(3))  # this stack's entry is untouched
 
 
 def test_array_cache_decode_rejection_is_a_miss_and_layouts_are_checked(tmp_path):

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 
+from hypercon.io.array_cache import stack_folder
 from hypercon.flow.base import FlowEstimator
 from hypercon.warp import backward_warp
 from metrics.base import EvalVideo, MetricUnavailable
@@ -244,11 +245,11 @@ def test_source_motion_cache_computes_once_and_round_trips(tmp_path):
     assert est.calls == 0
     assert torch.equal(first.flow_fw, second.flow_fw) and torch.equal(first.occluded, second.occluded)
     assert torch.equal(first.occluded, direct.occluded) and second.rule == "lai"
-    files = list((tmp_path / "set" / "video").iterdir())
+    files = list((tmp_path / stack_folder() / "set" / "video").iterdir())
     assert len(files) == 1 and files[0].suffix == ".npz"  # no temporary files left
     cache.get("set/video", frames, est, rule="ruder")  # another rule: another entry
     cache.get("set/video", frames.flip(0).contiguous(), est, rule="lai")  # other frames: another entry
-    assert len(list((tmp_path / "set" / "video").iterdir())) == 3
+    assert len(list((tmp_path / stack_folder() / "set" / "video").iterdir())) == 3
     files[0].write_bytes(b"corrupt")
     est.calls = 0
     again = cache.get("set/video", frames, est, rule="lai")

@@ -7,10 +7,15 @@
 same entry at once are safe (the last complete write wins; equal keys hold equal content). An entry
 that cannot be read or decoded (truncated, corrupt, another layout) counts as missing: a warning,
 then it is recomputed and replaced.
+
+Entries live below a folder named after the numerical stack (``<root>/stack-<digest>/<key>``, the digest over
+:func:`hypercon.stack.stack_versions`): an entry computed with another opencv or torch (DIS flow moved in
+opencv 5.1) is never read by this one, so a result never mixes its stack's numbers with another's.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -22,6 +27,8 @@ from typing import TypeVar, Union
 import numpy as np
 
 from hypercon.io.atomic import atomic_path
+from hypercon.io.digest import record_digest
+from hypercon.stack import stack_versions
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +48,12 @@ def safe_key(key: str) -> str:
     return "/".join(parts)
 
 
+@functools.lru_cache(maxsize=1)
+def stack_folder() -> str:
+    """``stack-<12 hex>``: this process's numerical stack, the folder its cache entries live in."""
+    return f"stack-{record_digest(stack_versions())[:12]}"
+
+
 class ArrayCache:
     """Arrays per key under ``root``: :meth:`load`, :meth:`save` and :meth:`get_or_compute`.
 
@@ -56,7 +69,7 @@ class ArrayCache:
         self.root, self.suffix, self.what = Path(root), suffix, what
 
     def path(self, key: str) -> Path:
-        return self.root / f"{safe_key(key)}{self.suffix}"
+        return self.root / stack_folder() / f"{safe_key(key)}{self.suffix}"
 
     def load(self, key: str) -> Arrays | None:
         """The entry's arrays, or None when it is absent or unreadable (logged)."""
