@@ -7,6 +7,7 @@ sweep directory.
     python -m experiments.report outputs/sweeps/new_tasks --table tasks      # colorize / sr2x / vseg x methods
     python -m experiments.report DIR --out reports/                         # files elsewhere
     python -m experiments.report DIR --viewer               # + the side-by-side viewer, rows linked to it
+    python -m experiments.report DIR --strict               # refuse rows from mixed stacks, dirty trees, off the lock
 
 Prints the table in ``--format`` and writes ``<table>.md``, ``<table>.tex`` and ``<table>.csv`` to
 ``--out`` (default ``DIR/report``); for ``grid`` also ``selection.json`` and ``grid_<group>.png/.pdf``;
@@ -22,6 +23,7 @@ import sys
 from pathlib import Path
 
 from experiments.collect import Collection, collect
+from experiments.stack_notes import refuse_mixed, stack_notes
 from experiments.store import atomic_write_bytes
 from experiments.tables import RENDERERS, TABLES, Table, build_table
 from experiments.viewer.discover import slug
@@ -79,17 +81,25 @@ def link_rows(table: Table, root: Path, site_pages: dict[Path, str], prefix: str
                     break
 
 
+def table_jobs(table: Table) -> set[str]:
+    """The jobs behind a table's rows."""
+    return {job for _, rows in table.blocks for row in rows for job in row.jobs}
+
+
 def report(root: Path | str, table: str = "auto", fmt: str = "md", out: Path | str | None = None,
-           viewer: bool = False) -> tuple[str, dict]:
+           viewer: bool = False, strict: bool = False) -> tuple[str, dict]:
     """Build and write the report of ``root``; returns (the rendered table(s) in ``fmt``, written paths).
 
     Table 1 shows only style-transfer jobs and Table 2 only inpainting jobs; ``auto`` renders the grid
     search, or each table whose task has jobs under ``root``. ``viewer``: also build the viewer site in
-    ``OUT/viewer/`` (:mod:`experiments.viewer`) and link each Markdown row to its page."""
+    ``OUT/viewer/`` (:mod:`experiments.viewer`) and link each Markdown row to its page. Every table notes
+    rows computed on different stacks (:mod:`experiments.stack_notes`); ``strict`` refuses such a table."""
     if table not in ("auto", "grid", "tasks", *TABLES):
         raise ValueError(f"--table must be one of {', '.join(TABLES)}, tasks, grid or auto, got {table!r}")
     collection = collect(root)
     names = auto_tables(collection) if table == "auto" else [table]
+    if strict:  # before anything is written
+        refuse_mixed(",".join(names), stack_notes(collection.results))
     out_dir = Path(out) if out is not None else Path(root) / "report"
     written: dict[str, object] = {"table": ",".join(names)}
     site = None
@@ -118,6 +128,8 @@ def report(root: Path | str, table: str = "auto", fmt: str = "md", out: Path | s
             if jobs.empty:
                 raise ValueError(f"{root}: no {TABLES[name].task} jobs for {name}")
             built = build_table(collection, name, jobs=jobs)
+        jobs_here = table_jobs(built) or set(collection.results)
+        built.notes += stack_notes({job: res for job, res in collection.results.items() if job in jobs_here})
         if site is not None and name != "tasks":  # the tasks table's rows are metrics, not methods
             link_rows(built, Path(root), site.job_pages, "viewer")
         written.update({f"{name}.{k}": v for k, v in write_table(built, out_dir, name).items()})
@@ -133,10 +145,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=None, help="folder for the files (default: ROOT/report)")
     parser.add_argument("--viewer", action="store_true",
                         help="also build the side-by-side viewer in OUT/viewer/ and link the Markdown rows to it")
+    parser.add_argument("--strict", action="store_true",
+                        help="refuse a table whose rows were computed with different package versions or commits, "
+                             "from a dirty work tree, or off the lock (without it: a note under the table)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
-        text, written = report(args.root, args.table, args.format, args.out, viewer=args.viewer)
+        text, written = report(args.root, args.table, args.format, args.out, viewer=args.viewer,
+                               strict=args.strict)
     except (UserError, FileNotFoundError, ValueError) as exc:  # bad folder or option: one line, status 2
         sys.stderr.write(f"python -m experiments.report: error: {one_line(exc)}\n")
         return EXIT_USER_ERROR
