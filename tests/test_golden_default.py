@@ -1,40 +1,43 @@
-"""Golden values of the main job: ``python run.py`` with no overrides (HyperCon, offline tier, the embedded
-synthetic default). Recorded on main at 356248c, before the "room to grow" refactor; a refactor must not
-change a single number (only float summation noise is tolerated)."""
+"""The golden run as a contract (:mod:`experiments.golden`): ``python run.py`` with no overrides reproduces
+``tests/golden_default.json`` to 1e-9 relative under the lock (``requirements/lock.txt``). On a stack that
+differs from the lock in a numerical package the exact test skips, naming the packages, and the companion
+test still checks every number to 1e-3 relative."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from hydra import compose, initialize_config_dir
 
-import experiments.hydra_setup  # noqa: F401
-from experiments.runner import run
+from experiments.golden import ANY_STACK_RTOL, CONTRACT_RTOL, golden_run, load_golden
+from hypercon.stack import LOCK_FILE, describe_drift, read_lock, stack_drift, stack_versions
 
-REPO = Path(__file__).resolve().parents[1]
+GOLDEN = load_golden()
 
-GOLDEN = {
-    "synth-000": {"ewarp": 0.00024649508131491374, "cpsnr": 31.14940316971779, "cssim": 0.9611665098523247,
-                  "fidelity_psnr": 31.294054841795198, "fidelity_ssim": 0.8955272984169534},
-    "synth-001": {"ewarp": 0.0006514611547056983, "cpsnr": 26.794958282922938, "cssim": 0.9227482628290915,
-                  "fidelity_psnr": 29.249613725207837, "fidelity_ssim": 0.928915316956537},
-}
-GOLDEN_MEAN = {"ewarp": 0.000448978118010306, "cpsnr": 28.972180726320364, "cssim": 0.941957386340708,
-               "fidelity_psnr": 30.27183428350152, "fidelity_ssim": 0.9122213076867451}
+
+@pytest.fixture(scope="module")
+def default_run(tmp_path_factory):
+    return golden_run(tmp_path_factory.mktemp("golden"))
+
+
+def _check(run: dict, rel: float) -> None:
+    assert set(run["videos"]) == set(GOLDEN["videos"])
+    for video, expected in GOLDEN["videos"].items():
+        assert set(run["videos"][video]) == set(expected), video
+        for key, value in expected.items():
+            assert run["videos"][video][key] == pytest.approx(value, rel=rel, abs=1e-12), (video, key)
+    for key, value in GOLDEN["mean"].items():
+        assert run["mean"][key] == pytest.approx(value, rel=rel), key
 
 
 @pytest.mark.slow
-def test_default_run_reproduces_golden_metrics(tmp_path):
-    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
-        cfg = compose(config_name="config", overrides=[f"paths.output_root={tmp_path}", "save_video=false"])
-    results = run(cfg, tmp_path / "run")
-    assert results["complete"]
-    per_video = {row["video"]: row["metrics"] for row in results["videos"]}
-    assert set(per_video) == set(GOLDEN)
-    for video, expected in GOLDEN.items():
-        assert set(per_video[video]) == set(expected), video
-        for key, value in expected.items():
-            assert per_video[video][key] == pytest.approx(value, rel=1e-9, abs=1e-12), (video, key)
-    for key, value in GOLDEN_MEAN.items():
-        assert results["aggregate"][key]["mean"] == pytest.approx(value, rel=1e-9), key
+def test_default_run_reproduces_golden_metrics(default_run):
+    drift = stack_drift(stack_versions(), read_lock(LOCK_FILE))
+    if drift:
+        pytest.skip(f"numerical stack differs from {LOCK_FILE.name}: {describe_drift(drift)}; the golden values "
+                    f"hold to {CONTRACT_RTOL:g} only under the lock (test_default_run_close_to_golden_on_any_stack "
+                    f"checks {ANY_STACK_RTOL:g})")
+    _check(default_run, CONTRACT_RTOL)
+
+
+@pytest.mark.slow
+def test_default_run_close_to_golden_on_any_stack(default_run):
+    _check(default_run, ANY_STACK_RTOL)

@@ -308,7 +308,8 @@ def test_readme_gives_the_cpu_only_install_line_and_keeps_the_default_one():
             in readme)
     setup = readme.split("## Set-up", 1)[1].split("\n## ", 1)[0]
     first = next(line for line in setup.splitlines() if line.startswith("python3 -m venv"))
-    assert "pip install torch==2.14.1 torchvision==0.29.1 && pip install -e" in first and "python run.py" in first
+    assert "pip install --require-hashes -r requirements/lock.txt && pip install --no-deps -e ." in first
+    assert "python run.py" in first
 
 
 # ---------------------------------------------------------------------------- 14. metrics CLI output
