@@ -28,6 +28,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from experiments.devices import hydra_job_num, job_device
 from experiments.preflight import preflight
 from experiments.run_config import apply_method_settings, check_run_dir, result_config
+from experiments.run_lock import run_folder_lock
 from hypercon.provenance import config_hash, device_info, git_state, package_versions
 from experiments.reference import ReferenceCache
 from baselines.common.split import check_unseen
@@ -157,9 +158,17 @@ class VideosFailed(UserError):
 
 def run(cfg: DictConfig, output_dir: Path) -> dict[str, Any] | None:
     """Run one job; return the results dict (also written to ``output_dir/results.json``), or None when
-    nothing was written. Raises :class:`VideosFailed` at the end when some videos failed on bad input."""
+    nothing was written. Raises :class:`VideosFailed` at the end when some videos failed on bad input, and
+    :class:`experiments.run_lock.RunFolderBusy` when another run holds ``output_dir`` (its lock is held from
+    before the folder's config is checked until the results are written)."""
     output_dir = Path(output_dir)
     preflight(cfg, output_dir)
+    with run_folder_lock(output_dir):
+        return _run_locked(cfg, output_dir)
+
+
+def _run_locked(cfg: DictConfig, output_dir: Path) -> dict[str, Any] | None:
+    """:func:`run` once preflight passed and the run folder's lock is held."""
     device = job_device(str(cfg.device), hydra_job_num())  # one GPU per job when a multirun sees several
     if device != str(cfg.device):
         with open_dict(cfg):
