@@ -200,20 +200,7 @@ def _run_locked(cfg: DictConfig, output_dir: Path) -> dict[str, Any] | None:
     components = job.component_provenance()
     check_unseen(components["method"], names)  # a network trained here never evaluates a video it saw
 
-    provenance = {
-        "config_hash": job.config_hash,
-        "config": OmegaConf.to_container(cfg, resolve=True),
-        "code": git_state(),
-        "packages": package_versions(),
-        "device": device_info(str(cfg.device)),
-        "seed": int(cfg.seed),
-        "method": components["method"],
-        "dataset": job.dataset.provenance(),
-        "metrics": components["metrics"],
-        "metric_flow": components["metric_flow"],
-        "unavailable_metrics": job.unavailable,
-        "weights_digest": job.weights_digest,
-    }
+    provenance = run_provenance(job, components)
     written = []
 
     def write_provenance() -> None:  # with the first thing written, never on a failed start
@@ -267,6 +254,25 @@ def _run_locked(cfg: DictConfig, output_dir: Path) -> dict[str, Any] | None:
                            f"{'; …' if len(failed) > 3 else ''}); {kept}; "
                            "fix the input and run the same command again (finished videos are skipped)")
     return results
+
+
+def run_provenance(job: Job, components: dict[str, Any]) -> dict[str, Any]:
+    """The run's ``provenance.json``: config and its hash, code, packages, device, seed, the components
+    (:meth:`Job.component_provenance`), the dataset, unavailable metrics and the loaded files' digest."""
+    return {
+        "config_hash": job.config_hash,
+        "config": OmegaConf.to_container(job.cfg, resolve=True),
+        "code": git_state(),
+        "packages": package_versions(),
+        "device": device_info(str(job.cfg.device)),
+        "seed": int(job.cfg.seed),
+        "method": components["method"],
+        "dataset": job.dataset.provenance(),
+        "metrics": components["metrics"],
+        "metric_flow": components["metric_flow"],
+        "unavailable_metrics": job.unavailable,
+        "weights_digest": job.weights_digest,
+    }
 
 
 def write_unavailable(cfg: DictConfig, output_dir: Path, reason: str) -> dict[str, Any]:

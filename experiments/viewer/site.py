@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image
 
 from experiments.store import atomic_write_bytes
 from experiments.viewer.discover import Panel, VideoGroup, discover, slug
