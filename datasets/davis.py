@@ -32,6 +32,7 @@ from torch import Tensor
 
 from datasets.base import PAPER_SIZE, VideoDataset, require_root
 from hypercon.io.frames import list_frame_files, read_frames, read_masks
+from hypercon.io.pairing import pair_by_name
 from hypercon.errors import InputError, InputNotFound, SettingError
 
 log = logging.getLogger(__name__)
@@ -169,13 +170,14 @@ class DAVISDataset(VideoDataset):
 
     def _read_object_masks(self, name: str, frames: Tensor, meta: dict[str, Any]) -> tuple[Tensor, dict[str, Any]]:
         folder = self.root / "Annotations" / self.resolution / name
-        num_masks, num_frames = len(list_frame_files(folder)), len(list_frame_files(self.frames_root / name))
-        if num_masks != num_frames:
+        masks, frames_files = list_frame_files(folder), list_frame_files(self.frames_root / name)
+        if len(masks) != len(frames_files):
             raise InputError(
-                f"{folder}: {num_masks} annotation files for {num_frames} frames in {self.frames_root / name}: "
+                f"{folder}: {len(masks)} annotation files for {len(frames_files)} frames in {self.frames_root / name}: "
                 "object masks need one annotation per frame (test splits have only the first)"
             )
-        known = read_masks(folder, polarity="hole", threshold=0, max_frames=self.max_frames)
+        masks = pair_by_name(frames_files, masks, "annotation")  # by the numbers in the names
+        known = read_masks(masks, polarity="hole", threshold=0, max_frames=self.max_frames)
         return known, {"mask_source": str(folder), "mask_polarity_on_disk": "label > 0 = hole"}
 
     def _provenance_extra(self) -> dict[str, Any]:

@@ -12,7 +12,9 @@ is set, so ``dataset=inpaint_samples`` works with ``HYPERCON_DATA=/path/to/share
 
 Masks (``masks=folder`` or ``object``, the same here): from ``<root>/<video>/<masks_subdir>`` if
 ``masks_subdir`` is set, else from ``<masks_root>/<video>`` (or ``masks_root`` itself for a single video).
-One mask file per frame, same size. ``mask_polarity``: ``hole`` = white marks the region to fill (DAVIS,
+One mask file per frame, same size, paired with the frames by the numbers in their names
+(:mod:`hypercon.io.pairing`; a missing or extra mask is refused naming it); masks of a video file pair in
+order. ``mask_polarity``: ``hole`` = white marks the region to fill (DAVIS,
 ProPainter), ``known`` = white marks known pixels (the files this project writes).
 """
 
@@ -26,6 +28,7 @@ from torch import Tensor
 
 from datasets.base import VideoDataset, require_root
 from hypercon.io.frames import FRAME_EXTENSIONS, POLARITIES, list_frame_files, read_frames, read_masks
+from hypercon.io.pairing import pair_by_name
 from hypercon.io.video import VIDEO_EXTENSIONS, count_video_frames, read_video
 from hypercon.errors import InputError, InputNotFound, SettingError
 
@@ -134,12 +137,15 @@ class FolderDataset(VideoDataset):
     def _read_object_masks(self, name: str, frames: Tensor, meta: dict[str, Any]) -> tuple[Tensor, dict[str, Any]]:
         folder = self._mask_folder(name)
         source = self._source(name)
-        num_frames = count_video_frames(source) if _is_video_file(source) else len(list_frame_files(source))
-        num_masks = len(list_frame_files(folder))
-        if num_masks != num_frames:
-            raise InputError(f"{folder}: {num_masks} mask files for {num_frames} frames in {source}: "
+        masks = list_frame_files(folder)
+        frame_files = None if _is_video_file(source) else list_frame_files(source)
+        num_frames = count_video_frames(source) if frame_files is None else len(frame_files)
+        if len(masks) != num_frames:
+            raise InputError(f"{folder}: {len(masks)} mask files for {num_frames} frames in {source}: "
                              "need exactly one mask per frame")
-        known = read_masks(folder, self.mask_polarity, self.mask_threshold, self.max_frames)
+        if frame_files is not None:  # by the numbers in the names (hypercon.io.pairing); a video file's: in order
+            masks = pair_by_name(frame_files, masks, "mask")
+        known = read_masks(masks, self.mask_polarity, self.mask_threshold, self.max_frames)
         return known, {"mask_source": str(folder), "mask_polarity_on_disk": self.mask_polarity}
 
     def _provenance_extra(self) -> dict[str, Any]:

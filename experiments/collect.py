@@ -3,7 +3,8 @@ plots and the notebook).
 
 A *job* is one Hydra job directory (see :mod:`experiments.store`): it holds ``results.json`` or, when
 the process was killed before writing it, ``provenance.json`` plus per-video ``videos/<v>/metrics.json``
-records. Both are read; a job rebuilt from records is marked ``complete = False``.
+records. Both are read; a job rebuilt from records is marked ``complete = False``. Every file is verified
+against its seal before use, and the aggregate is recomputed from the verified records (:func:`load_job`).
 
 Frames returned by :func:`collect`:
 
@@ -30,8 +31,7 @@ import pandas as pd
 
 from hypercon.component import TEST
 from metrics.base import MetricKey, specs_from_provenance
-from metrics.evaluate import aggregate_rows
-from experiments.store import read_json
+from experiments.job_records import load_job  # noqa: F401 - the reading of one job, used here and re-exported
 
 log = logging.getLogger(__name__)
 
@@ -82,48 +82,6 @@ def find_job_dirs(root: Path) -> list[Path]:
                 continue
             found.add(path.parent)
     return sorted(found)
-
-
-def load_job(job_dir: Path) -> dict[str, Any] | None:
-    """The results dict of one job: ``results.json`` if present, else rebuilt from ``provenance.json`` and
-    the complete per-video records of the same config hash (``complete`` False). None if unreadable."""
-    job_dir = Path(job_dir)
-    results_path = job_dir / "results.json"
-    if results_path.is_file():
-        try:
-            return read_json(results_path)
-        except (OSError, ValueError) as exc:
-            log.warning("%s: unreadable (%s); rebuilding from the per-video records", results_path, exc)
-    prov_path = job_dir / "provenance.json"
-    if not prov_path.is_file():
-        return None
-    try:
-        provenance = read_json(prov_path)
-    except (OSError, ValueError) as exc:
-        log.warning("%s: unreadable (%s); job skipped", prov_path, exc)
-        return None
-    rows, failed = [], {}
-    for record_path in sorted((job_dir / "videos").glob("*/metrics.json")):
-        try:
-            record = read_json(record_path)
-        except (OSError, ValueError):
-            continue
-        if record.get("config_hash") != provenance.get("config_hash"):
-            continue
-        if record.get("complete"):
-            rows.append(record)
-        elif record.get("status") == "failed":
-            failed[str(record.get("video"))] = str(record.get("reason", "failed"))
-    return {
-        "complete": False,
-        "num_videos": len(rows),
-        "videos": rows,
-        "failed": failed,
-        "aggregate": aggregate_rows(rows, specs_from_provenance(provenance.get("metrics", {}))),
-        "set_metrics": {},
-        "unavailable": dict(provenance.get("unavailable_metrics", {}) or {}),
-        "provenance": provenance,
-    }
 
 
 def _get(tree: Any, *keys: str) -> Any:

@@ -8,11 +8,14 @@ sweep directory.
     python -m experiments.report DIR --out reports/                         # files elsewhere
     python -m experiments.report DIR --viewer               # + the side-by-side viewer, rows linked to it
     python -m experiments.report DIR --strict               # refuse rows from mixed stacks, dirty trees, off the lock
+    python -m experiments.report DIR --viewer --dataset davis2016 --dataset-override root=/data/DAVIS
 
 Prints the table in ``--format`` and writes ``<table>.md``, ``<table>.tex`` and ``<table>.csv`` to
 ``--out`` (default ``DIR/report``); for ``grid`` also ``selection.json`` and ``grid_<group>.png/.pdf``;
 with ``--viewer`` also the viewer site in ``OUT/viewer/`` (:mod:`experiments.viewer`), each Markdown row's
-label linking to its method's column on the page of its dataset and task.
+label linking to its method's column on the page of its dataset and task (its source panel: the saved
+inputs, or ``--dataset NAME``'s current config, never the config recorded in the results:
+:mod:`experiments.viewer.source`).
 """
 
 from __future__ import annotations
@@ -21,12 +24,14 @@ import argparse
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 from experiments.collect import Collection, collect
 from experiments.stack_notes import refuse_mixed, stack_notes
 from experiments.store import atomic_write_bytes
 from experiments.tables import RENDERERS, TABLES, Table, build_table
 from experiments.viewer.discover import slug
+from experiments.viewer.source import add_dataset_options, dataset_config
 from hypercon.errors import EXIT_USER_ERROR, UserError, one_line
 
 log = logging.getLogger("experiments.report")
@@ -87,13 +92,15 @@ def table_jobs(table: Table) -> set[str]:
 
 
 def report(root: Path | str, table: str = "auto", fmt: str = "md", out: Path | str | None = None,
-           viewer: bool = False, strict: bool = False) -> tuple[str, dict]:
+           viewer: bool = False, dataset: Any = None, strict: bool = False) -> tuple[str, dict]:
     """Build and write the report of ``root``; returns (the rendered table(s) in ``fmt``, written paths).
 
     Table 1 shows only style-transfer jobs and Table 2 only inpainting jobs; ``auto`` renders the grid
     search, or each table whose task has jobs under ``root``. ``viewer``: also build the viewer site in
-    ``OUT/viewer/`` (:mod:`experiments.viewer`) and link each Markdown row to its page. Every table notes
-    rows computed on different stacks (:mod:`experiments.stack_notes`); ``strict`` refuses such a table."""
+    ``OUT/viewer/`` (:mod:`experiments.viewer`) and link each Markdown row to its page; ``dataset``: its
+    source panel's dataset config (:func:`experiments.viewer.source.dataset_config`). Every
+    table notes rows computed on different stacks (:mod:`experiments.stack_notes`); ``strict`` refuses such a
+    table."""
     if table not in ("auto", "grid", "tasks", *TABLES):
         raise ValueError(f"--table must be one of {', '.join(TABLES)}, tasks, grid or auto, got {table!r}")
     collection = collect(root)
@@ -106,7 +113,7 @@ def report(root: Path | str, table: str = "auto", fmt: str = "md", out: Path | s
     if viewer:
         from experiments.viewer import build_site, human_size
 
-        site = build_site([root], out_dir / "viewer")
+        site = build_site([root], out_dir / "viewer", dataset=dataset)
         written["viewer"] = f"{site.root / 'index.html'} ({human_size(site.total_bytes)})"
     texts = []
     for name in names:
@@ -148,10 +155,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--strict", action="store_true",
                         help="refuse a table whose rows were computed with different package versions or commits, "
                              "from a dirty work tree, or off the lock (without it: a note under the table)")
+    add_dataset_options(parser)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
-        text, written = report(args.root, args.table, args.format, args.out, viewer=args.viewer,
+        dataset = dataset_config(args.dataset, args.dataset_override)
+        text, written = report(args.root, args.table, args.format, args.out, viewer=args.viewer, dataset=dataset,
                                strict=args.strict)
     except (UserError, FileNotFoundError, ValueError) as exc:  # bad folder or option: one line, status 2
         sys.stderr.write(f"python -m experiments.report: error: {one_line(exc)}\n")

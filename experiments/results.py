@@ -7,7 +7,7 @@ import io
 import logging
 from typing import Any
 
-from experiments.store import RunStore, atomic_write_bytes, atomic_write_json, read_json
+from experiments.store import RunStore, atomic_write_bytes, atomic_write_json, read_json, seal
 from hypercon.io.array_cache import UNREADABLE
 from metrics.base import SetMetric, key_specs
 from metrics.evaluate import aggregate_rows, pool_set_metrics
@@ -64,7 +64,7 @@ def write_results(store: RunStore, videos: list[str], metrics: dict[str, Any], u
         log.warning("%s holds the complete results of an earlier run: kept (this run did not finish; its "
                     "finished videos' records are in %s)", store.root / "results.json", store.root / "videos")
         return results
-    atomic_write_json(store.root / "results.json", results)
+    atomic_write_json(store.root / "results.json", seal(results))
     atomic_write_bytes(store.root / "results.csv", _csv(rows, keys, aggregate, set_values, failed).encode())
     return results
 

@@ -28,10 +28,11 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from experiments.devices import hydra_job_num, job_device
 from experiments.preflight import preflight
 from experiments.run_config import apply_method_settings, check_run_dir, result_config
-from hypercon.provenance import code_and_stack, config_hash, device_info
+from experiments.run_lock import run_folder_lock
+from hypercon.provenance import code_and_stack, config_hash, device_info, loaded_files_digest
 from experiments.reference import ReferenceCache
 from baselines.common.split import check_unseen
-from experiments.store import RunStore, atomic_write_json
+from experiments.store import RunStore, atomic_write_json, seal
 from experiments.results import write_results
 from hypercon.checks import frames_from_uint8, frames_to_uint8, warn_if_constant
 from hypercon.config import instantiate_component
@@ -80,6 +81,16 @@ class Job:
     reference_cache: ReferenceCache
     motion_cache: Any  # metrics.source_motion.SourceMotionCache | None
     reference_model: Any  # the method's image model, when a frame-wise reference may be needed; else None
+    weights_digest: str = ""  # sha256 of the files the components loaded (:meth:`loaded_files`): resume key
+
+    def component_provenance(self) -> dict[str, Any]:
+        """The provenance of every component that can load a file: method (with its model, flow, …), the
+        frame-wise reference's model, the metrics and the metrics' flow."""
+        reference = self.reference_model
+        return {"method": self.method.provenance(),
+                "reference_model": reference.provenance() if hasattr(reference, "provenance") else None,
+                "metrics": {n: m.provenance() for n, m in self.metrics.items()},
+                "metric_flow": self.eval_flow.provenance() if self.eval_flow is not None else None}
 
     def needs_reference(self, has_gt: bool) -> bool:
         """Whether a video needs the frame-wise output of the image model: as the method's input (blind
@@ -143,6 +154,7 @@ def build_job(cfg: DictConfig, output_dir: Path) -> Job:
               ReferenceCache(Path(cfg.paths.cache_dir) / "reference"), motion_cache, None)
     if job.needs_reference(has_gt=False):  # the frame-wise reference uses the method's own image model
         job.reference_model = method.components().get("model") or instantiate_component(cfg.model)
+    job.weights_digest = loaded_files_digest(job.component_provenance())
     return job
 
 
@@ -157,9 +169,17 @@ class VideosFailed(UserError):
 
 def run(cfg: DictConfig, output_dir: Path) -> dict[str, Any] | None:
     """Run one job; return the results dict (also written to ``output_dir/results.json``), or None when
-    nothing was written. Raises :class:`VideosFailed` at the end when some videos failed on bad input."""
+    nothing was written. Raises :class:`VideosFailed` at the end when some videos failed on bad input, and
+    :class:`experiments.run_lock.RunFolderBusy` when another run holds ``output_dir`` (its lock is held from
+    before the folder's config is checked until the results are written)."""
     output_dir = Path(output_dir)
     preflight(cfg, output_dir)
+    with run_folder_lock(output_dir):
+        return _run_locked(cfg, output_dir)
+
+
+def _run_locked(cfg: DictConfig, output_dir: Path) -> dict[str, Any] | None:
+    """:func:`run` once preflight passed and the run folder's lock is held."""
     device = job_device(str(cfg.device), hydra_job_num())  # one GPU per job when a multirun sees several
     if device != str(cfg.device):
         with open_dict(cfg):
@@ -177,26 +197,15 @@ def run(cfg: DictConfig, output_dir: Path) -> dict[str, Any] | None:
     from experiments.console import ONCE
 
     ONCE.forget_words(names)  # "synth-000: fidelity unavailable" and "synth-001: …" are one warning
-    method_provenance = job.method.provenance()
-    check_unseen(method_provenance, names)  # a network trained here never evaluates a video it saw
+    components = job.component_provenance()
+    check_unseen(components["method"], names)  # a network trained here never evaluates a video it saw
 
-    provenance = {
-        "config_hash": job.config_hash,
-        "config": OmegaConf.to_container(cfg, resolve=True),
-        **code_and_stack(),
-        "device": device_info(str(cfg.device)),
-        "seed": int(cfg.seed),
-        "method": method_provenance,
-        "dataset": job.dataset.provenance(),
-        "metrics": {n: m.provenance() for n, m in job.metrics.items()},
-        "metric_flow": job.eval_flow.provenance() if job.eval_flow is not None else None,
-        "unavailable_metrics": job.unavailable,
-    }
+    provenance = run_provenance(job, components)
     written = []
 
     def write_provenance() -> None:  # with the first thing written, never on a failed start
         if not written:
-            atomic_write_json(output_dir / "provenance.json", provenance)
+            atomic_write_json(output_dir / "provenance.json", seal(provenance))
             written.append(True)
 
     from experiments.progress import progress
@@ -208,7 +217,7 @@ def run(cfg: DictConfig, output_dir: Path) -> dict[str, Any] | None:
     for name in progress(names, desc=desc, enabled=cfg.get("progress", None)):
         try:
             video = load_video(job, name)
-            if not cfg.overwrite and job.store.is_complete(name, job.config_hash, video.input_digest) and \
+            if not cfg.overwrite and job.store.is_complete(name, job.config_hash, video.input_digest, job.weights_digest) and \
                     (not cfg.get("save_error_maps") or job.store.error_maps_path(name).is_file()):
                 log.info("%s: complete, skipped (overwrite=true recomputes)", name)
                 _skip_in_metrics(job.metrics, job.store.load_record(name))
@@ -247,6 +256,24 @@ def run(cfg: DictConfig, output_dir: Path) -> dict[str, Any] | None:
     return results
 
 
+def run_provenance(job: Job, components: dict[str, Any]) -> dict[str, Any]:
+    """The run's ``provenance.json``: config and its hash, code, packages, device, seed, the components
+    (:meth:`Job.component_provenance`), the dataset, unavailable metrics and the loaded files' digest."""
+    return {
+        "config_hash": job.config_hash,
+        "config": OmegaConf.to_container(job.cfg, resolve=True),
+        **code_and_stack(),
+        "device": device_info(str(job.cfg.device)),
+        "seed": int(job.cfg.seed),
+        "method": components["method"],
+        "dataset": job.dataset.provenance(),
+        "metrics": components["metrics"],
+        "metric_flow": components["metric_flow"],
+        "unavailable_metrics": job.unavailable,
+        "weights_digest": job.weights_digest,
+    }
+
+
 def write_unavailable(cfg: DictConfig, output_dir: Path, reason: str) -> dict[str, Any]:
     """Record a sweep job whose method cannot run on this machine (its paper-tier weights are missing):
     ``results.json`` with ``status: "unavailable"`` and the one-line ``reason``, no videos. The report shows
@@ -265,7 +292,7 @@ def write_unavailable(cfg: DictConfig, output_dir: Path, reason: str) -> dict[st
                        "method": {"name": str(cfg.method.name), "label": label, "tier": "paper"}},
     }
     Path(output_dir).mkdir(parents=True, exist_ok=True)
-    atomic_write_json(Path(output_dir) / "results.json", results)
+    atomic_write_json(Path(output_dir) / "results.json", seal(results))
     return results
 
 
@@ -281,6 +308,7 @@ def run_video(job: Job, video: LoadedVideo) -> None:
         "status": "complete",
         "config_hash": job.config_hash,
         "input_digest": video.input_digest,
+        "weights_digest": job.weights_digest,
         "method": job.method.name,
         "dataset": str(job.cfg.dataset.name),
         "task": str(job.cfg.task.name),

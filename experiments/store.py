@@ -18,10 +18,18 @@ Layout under the job's output directory::
 
 All writes go through :func:`atomic_write_bytes` (write to a temporary file in the same folder, then
 ``os.replace``), so a killed run never leaves a half-written file that looks complete.
+
+Records are data to verify: every per-video record, ``results.json`` and ``provenance.json`` is written
+*sealed* (:func:`seal`: a ``"digest"`` key, the sha256 of the rest as it is stored), and
+:func:`seal_state` tells a reader whether a record is as written (``verified``), was changed after it was
+written (``tampered``: edited by hand, or by anything but this store) or predates sealing (``unsealed``). A
+seal is no signature: it stops accidents and hand edits from passing as results, not a forger who
+recomputes it (the config and inputs of a record are also checked against the run on resume).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -55,6 +63,31 @@ def _sanitize(obj: Any) -> Any:
     if isinstance(obj, (list, tuple)):
         return [_sanitize(v) for v in obj]
     return obj
+
+
+#: the key of a sealed record that holds its digest
+DIGEST_KEY = "digest"
+
+
+def _stored_digest(record: dict[str, Any]) -> str:
+    """sha256 of ``record`` without its digest, as :func:`atomic_write_json` stores it (non-finite floats
+    as strings, NumPy scalars as Python numbers, keys sorted): equal before writing and after reading."""
+    body = {k: v for k, v in record.items() if k != DIGEST_KEY}
+    text = json.dumps(_sanitize(body), sort_keys=True, default=_json_default)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def seal(record: dict[str, Any]) -> dict[str, Any]:
+    """``record`` with its ``"digest"`` set (a new dict; an old digest is replaced)."""
+    return {**{k: v for k, v in record.items() if k != DIGEST_KEY}, DIGEST_KEY: _stored_digest(record)}
+
+
+def seal_state(record: Any) -> str:
+    """``"verified"`` (the digest matches), ``"tampered"`` (it does not, or is not a string) or
+    ``"unsealed"`` (no digest: written before records were sealed)."""
+    if not isinstance(record, dict) or DIGEST_KEY not in record:
+        return "unsealed"
+    return "verified" if record[DIGEST_KEY] == _stored_digest(record) else "tampered"
 
 
 def atomic_write_json(path: Path, obj: Any) -> None:
@@ -118,9 +151,12 @@ class RunStore:
     def inputs_dir(self, video: str) -> Path:
         return self.root / "inputs" / video / "frames"
 
-    def is_complete(self, video: str, config_hash: str, input_digest: str | None = None) -> bool:
-        """True when the video's record exists, is readable, complete, from this config and (when
-        ``input_digest`` is given) from the same input content, and its set-metric feature files read."""
+    def is_complete(self, video: str, config_hash: str, input_digest: str | None = None,
+                    weights_digest: str | None = None) -> bool:
+        """True when the video's record exists, is readable, passes its seal (:func:`seal_state`), is
+        complete, from this config, (when given) from the same input content and the same loaded model
+        files (``weights_digest``), and its set-metric feature files read. A record failing its seal or
+        without one is logged and recomputed."""
         path = self.record_path(video)
         if not path.is_file():
             return False
@@ -129,11 +165,30 @@ class RunStore:
         except (OSError, ValueError):
             log.warning("%s unreadable; %s is recomputed", path, video)
             return False
+        if not self._sealed(path, record, video):
+            return False
         if not (record.get("complete") and record.get("config_hash") == config_hash):
             return False
         if input_digest is not None and record.get("input_digest") != input_digest:
             log.info("%s: the input differs from the one its record was made from; recomputed", video)
             return False
+        if weights_digest is not None and record.get("weights_digest") != weights_digest:
+            log.warning("%s: a model file differs from the one its record was made with (sha256 of the loaded "
+                        "files); recomputed", video)
+            return False
+        return self._features_readable(video, record)
+
+    @staticmethod
+    def _sealed(path: Path, record: dict[str, Any], video: str) -> bool:
+        state = seal_state(record)
+        if state == "tampered":
+            log.warning("%s fails its digest (changed after it was written, e.g. by hand); %s is recomputed",
+                        path, video)
+        elif state == "unsealed":
+            log.warning("%s has no digest (written before records were sealed); %s is recomputed", path, video)
+        return state == "verified"
+
+    def _features_readable(self, video: str, record: dict[str, Any]) -> bool:
         for metric in record.get("features", []):
             try:
                 self.load_features(video, metric)
@@ -165,7 +220,8 @@ class RunStore:
                                  "config_hash": config_hash, "reason": reason})
 
     def save_record(self, video: str, record: dict[str, Any]) -> None:
-        atomic_write_json(self.record_path(video), record)
+        """Write ``video``'s record, sealed (:func:`seal`)."""
+        atomic_write_json(self.record_path(video), seal(record))
 
     def load_record(self, video: str) -> dict[str, Any]:
         return read_json(self.record_path(video))

@@ -9,14 +9,18 @@ samples that fall outside the frame are marked invalid and left out of the pooli
 
 from __future__ import annotations
 
+import logging
 import numbers
 
 from torch import Tensor
 
+from hypercon.errors import SettingError
 from hypercon.flow.base import FlowEstimator
 from hypercon.interpolate import interp_length
 from hypercon.warp import backward_warp
 
+
+log = logging.getLogger(__name__)
 
 #: the frames HyperCon computes its alignment flow on: the translated frames (the paper) or the interpolated inputs
 ALIGN_ON = ("translated", "input")
@@ -56,6 +60,44 @@ def window_indices(num_frames: int, num_inserted: int, window: int, dilation: in
     offsets = window_offsets(window, dilation)
     stride = num_inserted + 1
     return [[k * stride + o for o in offsets if 0 <= k * stride + o < length] for k in range(num_frames)]
+
+
+def lonely_outputs(windows: list[list[int]]) -> list[int]:
+    """The output frames whose window (:func:`window_indices`) holds only their reference: they pool
+    nothing but themselves, i.e. they are the frame-wise output.
+
+    >>> lonely_outputs([[0, 3], [1, 4], [2], [0, 3], [1, 4]])
+    [2]
+    """
+    return [k for k, samples in enumerate(windows) if len(samples) < 2]
+
+
+def check_pooling(windows: list[list[int]], window: int, dilation: int) -> None:
+    """Refuse a setting under which no output frame pools more than itself, warn where some do not.
+
+    ``windows``: the samples of each output frame (:func:`window_indices`). A video of one frame has
+    nothing else to pool (nothing is said). ``window`` = 1 is frame-wise by definition: warned, not refused.
+
+    Raises:
+        SettingError: one line naming ``method.window`` and ``method.dilation``, when every output frame
+            of a video of ≥ 2 frames pools only itself (d ≥ the interpolated length).
+    """
+    lonely = lonely_outputs(windows)
+    if len(windows) < 2 or not lonely:
+        return
+    setting = f"method.window={window} method.dilation={dilation}"
+    if len(lonely) == len(windows) and window > 1:
+        span = max(max(w) for w in windows) + 1
+        raise SettingError(f"{setting}: no output frame pools any other frame (the window's samples r ± d·j fall "
+                           f"outside the {span} interpolated frames), so HyperCon would output the frame-wise video; "
+                           f"choose method.dilation < {span} (or a smaller method.window)")
+    if len(lonely) == len(windows):
+        log.warning("%s: c = 1 pools nothing; the output is the frame-wise video", setting)
+        return
+    shown = ", ".join(map(str, lonely[:8])) + (", …" if len(lonely) > 8 else "")
+    log.warning("%s: %d of %d output frames pool only themselves (frames %s: their window's other samples "
+                "fall outside the video); a smaller method.dilation pools them", setting, len(lonely),
+                len(windows), shown)
 
 
 def warp_to_reference(context: Tensor, flow_ref_to_ctx: Tensor) -> tuple[Tensor, Tensor]:

@@ -28,6 +28,8 @@ from torch import Tensor
 
 from hypercon.checks import frames_from_uint8, frames_to_uint8, hide_holes
 from hypercon.errors import InputError
+from hypercon.io.frames import list_frame_files
+from hypercon.io.pairing import pair_by_name
 from hypercon.io.stream import FrameStream, count_frames, iter_frames, iter_masks
 from hypercon.io.video import FALLBACK_FPS, VIDEO_EXTENSIONS, probe_video, video_writer
 from hypercon.method import VideoMethod
@@ -71,6 +73,7 @@ class VideoInput:
     mask: Path | None = None
     mask_polarity: str = "hole"
     kept: list[np.ndarray] | None = None  # 8-bit copies of the frames read, when kept for compare
+    mask_files: list[Path] | None = None  # the mask of each frame, paired by name (a frame folder's input)
 
     def streams(self) -> tuple[FrameStream, FrameStream | None]:
         """The method's input (holes hidden, as ``run.py`` does) and the masks, read lazily."""
@@ -79,9 +82,10 @@ class VideoInput:
             frames = self._keeping(frames)
         if self.mask is None:
             return FrameStream(frames, self.num_frames, str(self.path)), None
-        masks = iter_masks(self.mask, self.mask_polarity)
+        masks = iter_masks(self.mask_files or self.mask, self.mask_polarity)
         hidden = (hide_holes(f, k) for f, k in zip(frames, masks))
-        known = FrameStream(iter_masks(self.mask, self.mask_polarity), self.num_frames, str(self.mask))
+        known = FrameStream(iter_masks(self.mask_files or self.mask, self.mask_polarity), self.num_frames,
+                            str(self.mask))
         return FrameStream(hidden, self.num_frames, str(self.path)), known
 
     def _keeping(self, frames: Iterator[Tensor]) -> Iterator[Tensor]:
@@ -101,6 +105,9 @@ def open_input(path: str | Path, mask: str | Path | None = None, mask_polarity: 
     rate = fps or (probe_video(path)["fps"] if is_video_file(path) else 0.0) or FALLBACK_FPS
     if mask is not None and count_frames(mask) != num_frames:
         raise InputError(f"--mask {mask}: {count_frames(mask)} masks for {num_frames} frames of {path}")
+    if mask is not None and path.is_dir():  # frame files pair with mask files by the numbers in their names
+        mask_files = pair_by_name(list_frame_files(path), list_frame_files(mask), "--mask mask")
+        return VideoInput(path, num_frames, float(rate), Path(mask), mask_polarity, mask_files=mask_files)
     return VideoInput(path, num_frames, float(rate), None if mask is None else Path(mask), mask_polarity)
 
 

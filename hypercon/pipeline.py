@@ -39,7 +39,7 @@ import torch
 from torch import Tensor
 
 from hypercon.aggregate import POOLS, pool_window
-from hypercon.align import ALIGN_ON, check_window_options, warp_to_reference, window_indices
+from hypercon.align import ALIGN_ON, check_pooling, check_window_options, warp_to_reference, window_indices
 from hypercon.checks import check_frames, check_known, composite
 from hypercon.component import Component
 from hypercon.flow.base import FlowEstimator
@@ -238,6 +238,7 @@ class HyperCon(VideoMethod):
         if n == 0:
             return
         windows = window_indices(n, self.num_inserted, self.window, self.dilation)
+        check_pooling(windows, self.window, self.dilation)
         pair_offsets: dict[int, list[int]] = {}
         for m in sorted(set(chain.from_iterable(windows))):
             if m % stride:

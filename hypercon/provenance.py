@@ -86,3 +86,26 @@ def stack_report(path: Path = LOCK_FILE, names: tuple[str, ...] = STACK) -> tupl
     elif locked:
         lines.append("every package of the stack is the locked version")
     return lines, drift
+
+
+def loaded_files(provenance: Any, path: str = "") -> dict[str, str]:
+    """``{"method.components.model": sha256, …}``: the sha256 of every file a component loaded, found as
+    ``weights: {"sha256": …}`` anywhere in a provenance tree (dicts and lists; ``path`` is the dotted
+    position). Weight-free components and records without a sha256 contribute nothing."""
+    found: dict[str, str] = {}
+    if isinstance(provenance, dict):
+        weights = provenance.get("weights")
+        if isinstance(weights, dict) and weights.get("sha256"):
+            found[path or "."] = str(weights["sha256"])
+        for key, value in provenance.items():
+            found.update(loaded_files(value, f"{path}.{key}" if path else str(key)))
+    elif isinstance(provenance, list):
+        for i, value in enumerate(provenance):
+            found.update(loaded_files(value, f"{path}[{i}]"))
+    return found
+
+
+def loaded_files_digest(provenance: Any) -> str:
+    """The digest of :func:`loaded_files`: part of a result's resume key, so a model file replaced at the
+    same path (TorchScript, ONNX, ``checkpoint=PATH``, user weights) makes its results stale."""
+    return record_digest(loaded_files(provenance))

@@ -4,7 +4,9 @@
         --metrics ewarp,cpsnr,cssim [--flow NAME] [--cache DIR] [--set ewarp.averaging=lai] --out results.json
 
 Each DIR holds one sub-folder of frames per video (videos = the sub-folders of ``--pred``, matched by
-name in the other folders), or is itself a single folder of frames (one video, named after it). Frames
+name in the other folders), or is itself a single folder of frames (one video, named after it). Within a
+video, the files of ``--source``/``--gt``/``--reference``/``--mask`` pair with ``--pred``'s by the numbers in
+their names (:mod:`hypercon.io.pairing`): a missing or extra file stops with one line naming it. Frames
 are read with :func:`hypercon.io.frames.read_frames`, masks with :func:`hypercon.io.frames.read_masks`
 (``--mask-polarity hole``: white marks the hole, as DAVIS / ProPainter; ``known``: white = known, as the
 masks this project writes). The source video defines the motion (E_warp's flow + occlusion, computed
@@ -135,18 +137,27 @@ def make_flow(name: str | None, device: str = "cpu", weights_dir: str | None = N
 
 def load_videos(args: argparse.Namespace, flow: Any, cache: Any) -> Iterator:
     """Yield one :class:`metrics.base.EvalVideo` per video (frames read lazily, one video at a time)."""
-    from hypercon.io.frames import read_frames, read_masks
+    from hypercon.io.frames import list_frame_files, read_frames, read_masks
+    from hypercon.io.pairing import pair_by_name
     from metrics.base import EvalVideo
 
     pred = Path(args.pred)
     source_root = Path(args.source or args.gt)
     for name, single in discover_videos(pred):
-        output = read_frames(_video_dir(pred, name, single, "pred"))
-        source = read_frames(_video_dir(source_root, name, single, "source"))
-        gt = read_frames(_video_dir(Path(args.gt), name, single, "gt")) if args.gt else None
-        reference = read_frames(_video_dir(Path(args.reference), name, single, "reference")) if args.reference else None
-        known = (read_masks(_video_dir(Path(args.mask), name, single, "mask"), polarity=args.mask_polarity)
-                 if args.mask else None)
+        pred_files = list_frame_files(_video_dir(pred, name, single, "pred"))
+
+        def paired(root: str | Path | None, what: str) -> list[Path] | None:
+            """``what``'s files of this video, one per --pred frame, paired by name (hypercon.io.pairing)."""
+            if root is None:
+                return None
+            files = list_frame_files(_video_dir(Path(root), name, single, what))
+            return pair_by_name(pred_files, files, f"--{what} {'mask' if what == 'mask' else 'frame'}")
+
+        output = read_frames(pred_files)
+        source = read_frames(paired(source_root, "source"))
+        gt = read_frames(paired(args.gt, "gt")) if args.gt else None
+        reference = read_frames(paired(args.reference, "reference")) if args.reference else None
+        known = read_masks(paired(args.mask, "mask"), polarity=args.mask_polarity) if args.mask else None
         for what, frames in (("source", source), ("gt", gt), ("reference", reference), ("mask", known)):
             if frames is not None and (frames.shape[0] != output.shape[0] or frames.shape[-2:] != output.shape[-2:]):
                 raise ValueError(f"video {name!r}: --{what} has {frames.shape[0]} frames of "

@@ -115,7 +115,7 @@ class SourceMotionCache:
         if flow_dtype not in ("float16", "float32"):
             raise ValueError(f"SourceMotionCache: flow_dtype must be 'float16' or 'float32', got {flow_dtype!r}")
         self.root = Path(root)
-        self.entries = ArrayCache(self.root, suffix=".npz", what="source-motion cache")
+        self.entries = ArrayCache(self.root, layout="arrays", what="source-motion cache")
         self.flow_dtype = flow_dtype
         self.batch_size = batch_size
         self.temporary = temporary

@@ -27,29 +27,29 @@ def test_frames_digest_covers_shape_dtype_and_values_not_layout():
     assert record_digest({"a": 1, "b": [2]}) == record_digest({"b": [2], "a": 1}) != record_digest({"a": 2})
 
 
-@pytest.mark.parametrize("suffix", [".npy", ".npz"])
-def test_array_cache_computes_once_and_replaces_a_damaged_entry(tmp_path, suffix, caplog):
+@pytest.mark.parametrize("layout", ["array", "arrays"])
+def test_array_cache_computes_once_and_replaces_a_damaged_entry(tmp_path, layout, caplog):
     value = np.arange(12, dtype=np.float32).reshape(3, 4)
     calls = []
 
     def compute():
         calls.append(1)
-        return value if suffix == ".npy" else {"a": value, "b": value[:1].astype(np.int64)}
+        return value if layout == "array" else {"a": value, "b": value[:1].astype(np.int64)}
 
-    cache = ArrayCache(tmp_path, suffix=suffix)
+    cache = ArrayCache(tmp_path, layout=layout)
     first = cache.get_or_compute("set/vid eo/../x", compute)
-    again = ArrayCache(tmp_path, suffix=suffix).get_or_compute("set/vid eo/../x", compute)
+    again = ArrayCache(tmp_path, layout=layout).get_or_compute("set/vid eo/../x", compute)
     assert len(calls) == 1
-    path = tmp_path / stack_folder() / "set" / "vid_eo" / f"x{suffix}"
+    path = tmp_path / stack_folder() / "set" / "vid_eo" / "x.npz"
     assert cache.path("set/vid eo/../x") == path and path.is_file()
     assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary file left
     for got in (first, again):
-        np.testing.assert_array_equal(got if suffix == ".npy" else got["a"], value)
+        np.testing.assert_array_equal(got if layout == "array" else got["a"], value)
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])  # truncated by a killed job
     with caplog.at_level(logging.WARNING):
         third = cache.get_or_compute("set/vid eo/../x", compute)
     assert len(calls) == 2 and "unreadable" in caplog.text and str(path) in caplog.text
-    np.testing.assert_array_equal(third if suffix == ".npy" else third["a"], value)
+    np.testing.assert_array_equal(third if layout == "array" else third["a"], value)
     assert cache.load("set/vid eo/../x") is not None  # replaced by a complete entry
 
 
@@ -69,12 +69,15 @@ def test_an_entry_of_another_numerical_stack_is_never_read(tmp_path, monkeypatch
 
 
 def test_array_cache_decode_rejection_is_a_miss_and_layouts_are_checked(tmp_path):
-    cache = ArrayCache(tmp_path, suffix=".npz")
+    cache = ArrayCache(tmp_path, layout="arrays")
     cache.save("k", {"a": np.zeros(2)})
     decoded = cache.get_or_compute("k", lambda: {"b": np.ones(2)}, decode=lambda arrays: arrays["b"])  # KeyError
     np.testing.assert_array_equal(decoded, np.ones(2))
     with pytest.raises(TypeError, match="dict of arrays"):
         cache.save("k", np.zeros(2))
+    with pytest.raises(ValueError, match="reserved"):
+        cache.save("k", {"__key__": np.zeros(2)})
+    assert ArrayCache(tmp_path, layout="array").load("k") is None  # another layout: a miss
     with pytest.raises(ValueError, match="empty key"):
         cache.path("/../")
     assert not any(name.endswith(".tmp.npz") for _, _, names in os.walk(tmp_path) for name in names)

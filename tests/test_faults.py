@@ -194,9 +194,15 @@ def test_concurrent_jobs_on_one_cache(tmp_path, reference):
     runs = [tmp_path / "a", tmp_path / "b", tmp_path / "a"]  # two into the same folder, one beside
     procs = [start([f"hydra.run.dir={r}", f"paths.output_root={tmp_path}", f"paths.cache_dir={cache}", *TINY])
              for r in runs]
+    outcomes = []
     for proc in procs:
         _, err = proc.communicate(timeout=300)
-        assert proc.returncode == 0, err
+        outcomes.append((proc.returncode, err))
+    for run_dir, (code, err) in zip(runs, outcomes):  # issue 26 item 8: one run per folder at a time
+        if code != 0:  # the folder's lock was held by the other run: one line naming it, nothing lost
+            last = [line for line in err.splitlines() if line.strip()][-1]
+            assert code == 2 and f"{run_dir} is in use by another run" in last, err
+    assert outcomes[1][0] == 0 and 0 in (outcomes[0][0], outcomes[2][0])
     for run_dir in set(runs):
         results = read_json(run_dir / "results.json")
         assert results["complete"] and per_video(results) == reference["run"]

@@ -114,7 +114,7 @@ def test_target_features_are_cached_by_frame_content(fid_metric, tmp_path, monke
     metric = _cheap(fid_metric, cache_dir=tmp_path / "cache" / "fid")
     gt = torch.rand(2, 3, 16, 16)
     first = metric.features(EvalVideo(name="a", output=gt, source=gt, gt=gt))["ref"]
-    assert len(list((tmp_path / "cache" / "fid" / stack_folder()).glob("target-*.npy"))) == 1
+    assert len(list((tmp_path / "cache" / "fid" / stack_folder()).glob("target-*.npz"))) == 1
     calls = []
     real = fid_mod.inception_features
     monkeypatch.setattr(fid_mod, "inception_features", lambda *a, **k: calls.append(1) or real(*a, **k))
@@ -122,7 +122,7 @@ def test_target_features_are_cached_by_frame_content(fid_metric, tmp_path, monke
     np.testing.assert_array_equal(first, again)
     assert len(calls) == 1  # only the output frames went through the network
     metric.features(EvalVideo(name="a3", output=gt, source=gt, gt=gt.flip(0)))
-    assert len(list((tmp_path / "cache" / "fid" / stack_folder()).glob("target-*.npy"))) == 2
+    assert len(list((tmp_path / "cache" / "fid" / stack_folder()).glob("target-*.npz"))) == 2
 
 
 def test_missing_and_wrong_weights(standin, tmp_path, monkeypatch):

@@ -84,7 +84,7 @@ def test_item1_caches_are_keyed_on_content(tmp_path):
                 tmp_path / "b2")
     assert metrics_of(shared) == metrics_of(fresh)
     assert len(list((tmp_path / "cache" / "source_motion").rglob("*.npz"))) == 2
-    assert len(list((tmp_path / "cache" / "reference").rglob("*.npy"))) == 2
+    assert len(list((tmp_path / "cache" / "reference").rglob("*.npz"))) == 2
 
 
 def test_item1_a_changed_mask_is_a_changed_input(tmp_path):

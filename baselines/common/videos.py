@@ -22,7 +22,7 @@ def load_training_videos(root: str | None, sequences: Sequence[str], size: Seque
                          weights_dir: str | None, cache_dir: str | None, device: str = "cpu"
                          ) -> list[tuple[str, str, Tensor, Tensor | None]]:
     """``[(sequence, task, frames uint8 [T,3,H,W], processed uint8 | None (jitter))]`` for every pair.
-    Styled frames are cached in ``cache_dir`` (``train_styled/<style>/<w>x<h>/<sequence>.npy``)."""
+    Styled frames are cached in ``cache_dir`` (``train_styled/<style>/<w>x<h>/<sequence>.npz``, holding its key)."""
     from datasets.davis import DAVISDataset
     from hypercon.io.array_cache import ArrayCache
 

@@ -1,4 +1,5 @@
-"""``python -m experiments.viewer DIR [DIR ...] --out SITE/``: build the viewer site and print its size."""
+"""``python -m experiments.viewer DIR [DIR ...] --out SITE/ [--dataset NAME [--dataset-override KEY=VALUE]]``:
+build the viewer site and print its size (the source panel: :mod:`experiments.viewer.source`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import logging
 import sys
 
 from experiments.viewer.site import build_site, human_size
+from experiments.viewer.source import add_dataset_options, dataset_config
 from hypercon.errors import EXIT_USER_ERROR, UserError, one_line
 
 
@@ -18,10 +20,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quality", type=int, default=85, help="JPEG quality of the frames, 1..95 (default 85)")
     parser.add_argument("--max-side", type=int, default=480,
                         help="longest side of the frames in pixels; larger frames are shrunk (default 480)")
+    add_dataset_options(parser)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
-        site = build_site(args.dirs, args.out, quality=args.quality, max_side=args.max_side)
+        dataset = dataset_config(args.dataset, args.dataset_override)
+        site = build_site(args.dirs, args.out, quality=args.quality, max_side=args.max_side, dataset=dataset)
     except (UserError, FileNotFoundError, ValueError) as exc:
         sys.stderr.write(f"python -m experiments.viewer: error: {one_line(exc)}\n")
         return EXIT_USER_ERROR

@@ -21,13 +21,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image
 
 from experiments.store import atomic_write_bytes
 from experiments.viewer.discover import Panel, VideoGroup, discover, slug
 from experiments.viewer.images import fit_size, heat_rgb, write_jpegs
 from experiments.viewer.pages import home_page, index_page, video_page
-from hypercon.errors import find_expected_error, one_line
+from experiments.viewer.source import read_rgb, source_frames
 from hypercon.io.frames import list_frame_files
 
 log = logging.getLogger(__name__)
@@ -45,40 +44,6 @@ class Site:
     total_bytes: int
     pages: list[Path] = field(default_factory=list)  # video pages
     job_pages: dict[Path, str] = field(default_factory=dict)  # job folder -> "<dataset>-<task>/index.html#method-…"
-
-
-def read_rgb(folder: Path) -> list[np.ndarray]:
-    """Frames of ``folder`` as uint8 ``[H,W,3]`` arrays, in natural order."""
-    return [np.asarray(Image.open(path).convert("RGB")) for path in list_frame_files(folder)]
-
-
-def source_frames(group: VideoGroup) -> tuple[list[np.ndarray] | None, str]:
-    """The source video of ``group``: a job's saved inputs (``save_inputs``), else the dataset's frames read
-    with the job's recorded dataset config; (None, why) when neither is available."""
-    from experiments.store import RunStore
-
-    for _, job_dir, _ in group.jobs:
-        inputs = RunStore(job_dir).inputs_dir(group.video)
-        if inputs.is_dir():
-            return read_rgb(inputs), ""
-    reasons = []
-    for job, job_dir, config in group.jobs:
-        if not config.get("dataset"):
-            continue
-        try:
-            from omegaconf import OmegaConf
-
-            from hypercon.checks import frames_to_uint8
-            from hypercon.config import instantiate_component
-
-            dataset = instantiate_component(OmegaConf.create(config["dataset"]), mask_dir=str(job_dir / "masks"))
-            return list(frames_to_uint8(dataset.load(group.video).frames)), ""
-        except Exception as exc:  # noqa: BLE001 - any reason the data is not here: the panel is omitted
-            cause = find_expected_error(exc) or exc  # the user error inside Hydra's InstantiationException
-            reasons.append(f"{job}: {type(cause).__name__}: {one_line(cause)}")
-    why = reasons[0] if reasons else "no job recorded its dataset config"
-    return None, (f"source omitted: no saved inputs (save_inputs=true saves them) and the dataset frames are "
-                  f"not readable here ({why})")
 
 
 def heat_scale(maps_paths: list[Path]) -> float:
@@ -113,10 +78,11 @@ def _write_panel(pid: str, frames: list[np.ndarray], maps_path: Path | None, fol
     return total + write_jpegs(heat, folder / pid / "err", size, quality), maps
 
 
-def build_video(group: VideoGroup, folder: Path, index_href: str, assets: str, quality: int, max_side: int) -> int:
+def build_video(group: VideoGroup, folder: Path, index_href: str, assets: str, quality: int, max_side: int,
+                dataset: Any = None) -> int:
     """Write one video page and its images (panel by panel: one video in memory at a time); returns the
-    bytes written."""
-    source, note = source_frames(group)
+    bytes written. ``dataset``: the source panel's dataset config (:mod:`experiments.viewer.source`)."""
+    source, note = source_frames(group, dataset)
     notes = [note] if note else []
     lengths = {len(list_frame_files(p.frames_dir)) for p in group.panels} | ({len(source)} if source else set())
     length = min(lengths)
@@ -149,8 +115,11 @@ def build_video(group: VideoGroup, folder: Path, index_href: str, assets: str, q
     return total + len(page)
 
 
-def build_site(dirs: list[Path | str], out: Path | str, quality: int = 85, max_side: int = 480) -> Site:
-    """Build the site for every video under ``dirs`` into ``out``; returns what was written."""
+def build_site(dirs: list[Path | str], out: Path | str, quality: int = 85, max_side: int = 480,
+               dataset: Any = None) -> Site:
+    """Build the site for every video under ``dirs`` into ``out``; returns what was written. ``dataset``:
+    the composed config of a dataset the user named, for the source panel of runs without saved inputs
+    (:func:`experiments.viewer.source.dataset_config`); a run's recorded config is never instantiated."""
     if not 1 <= quality <= 95:
         raise ValueError(f"--quality must be in 1..95 (JPEG), got {quality}")
     if max_side < 16:
@@ -170,7 +139,8 @@ def build_site(dirs: list[Path | str], out: Path | str, quality: int = 85, max_s
         page_dir = slug(f"{group.dataset}-{group.task}")
         folder = out / page_dir / slug(group.setting) / slug(group.video)
         log.info("viewer: %s (%d panels)", folder.relative_to(out), len(group.panels))
-        site.total_bytes += build_video(group, folder, "../../index.html", "../../../assets", quality, max_side)
+        site.total_bytes += build_video(group, folder, "../../index.html", "../../../assets", quality, max_side,
+                                        dataset)
         site.pages.append(folder / "index.html")
         section = pages.setdefault(group.page_key, {}).setdefault(group.setting, {"setting": group.setting,
                                                                                   "methods": [], "rows": []})

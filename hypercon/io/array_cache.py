@@ -1,7 +1,9 @@
 """A disk cache of NumPy arrays: one file per key under a root folder, shared by concurrent jobs.
 
-``<root>/<key>.npy`` holds one array (``suffix=".npy"``), ``<root>/<key>.npz`` a dict of named arrays
-(``suffix=".npz"``). A key is a ``/``-separated path (``davis2016/bear/3f2a…``); characters outside
+``<root>/<key>.npz`` holds one array (``layout="array"``) or a dict of named arrays (``layout="arrays"``),
+and always the key it was made for (``__key__``, a string array; never a pickle). An entry is used only
+for its own key: a file holding another key (copied or moved by hand, or by anything but this cache) is a
+miss, with a warning naming both keys. A key is a ``/``-separated path (``davis2016/bear/3f2a…``); characters outside
 ``[A-Za-z0-9._=+-]`` become ``_`` and ``.``/``..`` parts are dropped. Entries are written through
 :func:`hypercon.io.atomic.atomic_path`, so a reader sees a complete file or none, and jobs computing the
 same entry at once are safe (the last complete write wins; equal keys hold equal content). An entry
@@ -34,7 +36,9 @@ log = logging.getLogger(__name__)
 
 Arrays = Union[np.ndarray, dict[str, np.ndarray]]
 T = TypeVar("T")
-SUFFIXES = (".npy", ".npz")
+LAYOUTS = ("array", "arrays")
+#: the member of an entry that holds its key, and the member of a one-array entry that holds the array
+KEY_MEMBER, ARRAY_MEMBER = "__key__", "__array__"
 #: what reading or decoding a damaged entry raises
 UNREADABLE = (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile)
 
@@ -59,44 +63,51 @@ class ArrayCache:
 
     Args:
         root: the cache folder (created on the first write).
-        suffix: ``".npy"`` (an entry is one array) or ``".npz"`` (a dict of named arrays).
+        layout: ``"array"`` (an entry is one array) or ``"arrays"`` (a dict of named arrays).
         what: the cache's name in log messages.
     """
 
-    def __init__(self, root: str | os.PathLike, suffix: str = ".npy", what: str = "array cache") -> None:
-        if suffix not in SUFFIXES:
-            raise ValueError(f"{what}: suffix must be one of {SUFFIXES}, got {suffix!r}")
-        self.root, self.suffix, self.what = Path(root), suffix, what
+    def __init__(self, root: str | os.PathLike, layout: str = "array", what: str = "array cache") -> None:
+        if layout not in LAYOUTS:
+            raise ValueError(f"{what}: layout must be one of {LAYOUTS}, got {layout!r}")
+        self.root, self.layout, self.what = Path(root), layout, what
 
     def path(self, key: str) -> Path:
-        return self.root / stack_folder() / f"{safe_key(key)}{self.suffix}"
+        return self.root / stack_folder() / f"{safe_key(key)}.npz"
 
     def load(self, key: str) -> Arrays | None:
-        """The entry's arrays, or None when it is absent or unreadable (logged)."""
+        """The entry's arrays, or None when it is absent, unreadable or made for another key (logged)."""
         path = self.path(key)
         if not path.is_file():
             return None
         try:
-            if self.suffix == ".npy":
-                return np.load(path, allow_pickle=False)
             with np.load(path, allow_pickle=False) as data:
-                return {name: data[name] for name in data.files}
+                members = {name: data[name] for name in data.files}
         except UNREADABLE as exc:
             log.warning("%s entry %s unreadable (%s); recomputing", self.what, path, exc)
             return None
+        made_for = str(members.pop(KEY_MEMBER)) if KEY_MEMBER in members else None
+        if made_for != str(key):
+            log.warning("%s entry %s was made for %s, not %r; recomputing", self.what, path,
+                        repr(made_for) if made_for is not None else "no recorded key", str(key))
+            return None
+        if (self.layout == "array") != (ARRAY_MEMBER in members):
+            log.warning("%s entry %s holds another layout (not %s); recomputing", self.what, path, self.layout)
+            return None
+        return members[ARRAY_MEMBER] if self.layout == "array" else members
 
     def save(self, key: str, arrays: Arrays) -> Path:
-        """Write the entry atomically; returns its path."""
+        """Write the entry (with its key) atomically; returns its path."""
         path = self.path(key)
         is_dict = isinstance(arrays, Mapping)
-        if is_dict != (self.suffix == ".npz"):
-            raise TypeError(f"{self.what}: a {self.suffix} entry holds "
-                            f"{'a dict of arrays' if self.suffix == '.npz' else 'one array'}, got {type(arrays).__name__}")
+        if is_dict != (self.layout == "arrays"):
+            raise TypeError(f"{self.what}: a {self.layout!r} entry holds "
+                            f"{'a dict of arrays' if self.layout == 'arrays' else 'one array'}, got {type(arrays).__name__}")
+        members = dict(arrays) if is_dict else {ARRAY_MEMBER: arrays}
+        if KEY_MEMBER in members:
+            raise ValueError(f"{self.what}: {KEY_MEMBER!r} is reserved for the entry's key")
         with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-            if is_dict:
-                np.savez(fh, **arrays)
-            else:
-                np.save(fh, arrays)
+            np.savez(fh, **members, **{KEY_MEMBER: np.asarray(str(key))})
         return path
 
     def get_or_compute(self, key: str, compute: Callable[[], Arrays],

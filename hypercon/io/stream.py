@@ -78,11 +78,13 @@ def iter_frames(path: str | os.PathLike) -> Iterator[Tensor]:
     return (frames_from_uint8(a) for a in iter_video_frames(path))
 
 
-def iter_masks(path: str | os.PathLike, polarity: str = "hole") -> Iterator[Tensor]:
-    """``known [1,H,W]`` masks of a folder, one at a time (:func:`hypercon.io.frames.read_mask`)."""
+def iter_masks(path: str | os.PathLike | list[Path], polarity: str = "hole") -> Iterator[Tensor]:
+    """``known [1,H,W]`` masks of a folder (natural order) or of a list of files (that order), one at a
+    time (:func:`hypercon.io.frames.read_mask`)."""
     from hypercon.io.frames import list_frame_files, read_mask
 
-    return (read_mask(p, polarity=polarity) for p in list_frame_files(path))
+    files = path if isinstance(path, list) else list_frame_files(path)
+    return (read_mask(p, polarity=polarity) for p in files)
 
 
 def count_frames(path: str | os.PathLike) -> int:
