@@ -1,4 +1,4 @@
-"""The direction of imports stated in README's "Architecture" section: each package imports only from the
+"""The direction of imports stated in docs/architecture.md ("Floors"): each package imports only from the
 floors below it (hypercon < metrics, datasets < baselines < experiments < run.py, notebooks)."""
 
 from __future__ import annotations
