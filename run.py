@@ -8,7 +8,7 @@
 
 Exit status: 0 done; 2 an expected error (bad input or setting: one line on stderr, the traceback in the
 job's run.log) or some videos failed on bad input (the others finished); 1 a bug (with its traceback).
-See README.md for the config groups and the output layout.
+See docs/running.md for the config groups and the output layout.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
-"""The direction of imports stated in README's "Architecture" section: each package imports only from the
+"""The direction of imports stated in docs/architecture.md ("Floors"): each package imports only from the
 floors below it (hypercon < metrics, datasets < baselines < experiments < run.py, notebooks)."""
 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -44,3 +45,10 @@ def test_only_entry_points_import_the_front_door():
               if str(path.relative_to(REPO)) not in FRONT_DOOR
               for lineno, modules in _imports(path) for module in modules if module in names]
     assert not inward, "the front door is for users and entry points only:\n" + "\n".join(inward)
+
+
+def test_the_architecture_page_states_these_floors():
+    """docs/architecture.md draws the floors this test enforces: each package on the floor FLOOR gives it."""
+    text = (REPO / "docs" / "architecture.md").read_text()
+    for package, floor in FLOOR.items():
+        assert re.search(rf"(^|\s){package}/\s.*\bfloor {floor}\b", text, re.M), (package, floor)

@@ -354,7 +354,7 @@ def test_item15_saved_inputs_reproduce_the_metrics_exactly(tmp_path):
                    "save_video=false")
     assert proc.returncode == 0, proc.stderr
     assert sorted(p.name for p in (out / "inputs").iterdir()) == ["synth-000", "synth-001"]
-    # the command README gives
+    # the command docs/metrics.md gives
     proc = run_cli("--pred", str(out / "videos"), "--source", str(out / "inputs"), "--metrics", "ewarp,cpsnr,cssim",
                    "--out", str(tmp_path / "reeval.json"), module="metrics")
     assert proc.returncode == 0, proc.stderr

@@ -1,7 +1,7 @@
 """The viewer (``python -m experiments.viewer``) in a real browser: headless Chromium through Selenium.
 
 One tiny sweep (frame-wise + HyperCon on a synthetic video, ``save_error_maps=true``) and one browser for
-the module. ``HYPERCON_DOCS_SCREENSHOT=1`` also writes the README's screenshot (docs/viewer.png)."""
+the module. ``HYPERCON_DOCS_SCREENSHOT=1`` also writes docs/viewer.md's screenshot (docs/viewer.png)."""
 
 from __future__ import annotations
 
@@ -136,7 +136,7 @@ def test_flicker_view_and_focus_keys(driver, site):
     body.send_keys("3")
     assert driver.execute_script("return [...document.querySelectorAll('.panel.focused')].map(e => e.dataset.panel)") \
         == ["p2"]
-    if os.environ.get("HYPERCON_DOCS_SCREENSHOT"):  # the README's picture, from this run
+    if os.environ.get("HYPERCON_DOCS_SCREENSHOT"):  # docs/viewer.md's picture, from this run
         body.send_keys("0")
         driver.find_element("id", "magnifier").click()
         body.send_keys("\ue014")

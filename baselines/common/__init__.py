@@ -1,4 +1,4 @@
-"""The shared training kit of the trained baselines (README: "Training baselines here").
+"""The shared training kit of the trained baselines (docs/training.md).
 
 split.py          the development split; check_unseen / seen_sequences for the report
 trainer.py        TrainRecipe + Trainer: checkpoints, exact resume, signals, time window, loss log
