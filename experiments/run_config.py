@@ -12,7 +12,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from experiments.store import RunStore
-from hypercon.declared_options import declared_options
+from hypercon.declared_options import declared_options, locate
 from hypercon.errors import SettingError, one_line
 from hypercon.option_check import check_target_options, coerce_options, write_back
 
@@ -29,9 +29,27 @@ def result_config(cfg: DictConfig | dict[str, Any]) -> dict[str, Any]:
     container = OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else copy.deepcopy(cfg)
     for key in NON_RESULT_KEYS:
         container.pop(key, None)
-    for key in ("root", "data_root", "cache_dir", "mask_dir", "manifest"):  # where data lives, not what it is
-        container.get("dataset", {}).pop(key, None)
+    dataset = container.get("dataset") or {}
+    for key in data_location_keys(dataset):  # where data lives, not what it is
+        dataset.pop(key, None)
     return _same_device_kind(container)
+
+
+#: option names that say where data lives (``root``, ``data_root``, ``masks_root``, ``cache_dir``, ``mask_dir``)
+LOCATION_SUFFIXES = ("root", "_dir", "_path")
+
+
+def data_location_keys(dataset: dict[str, Any]) -> list[str]:
+    """The options of a resolved dataset node that say where its data lives, not what it is: the options its
+    class declares (:mod:`hypercon.declared_options`) named ``root`` or ending in ``root``, ``_dir`` or
+    ``_path``, and those it lists in ``location_options`` (ActivityNet's ``manifest``). A class that cannot
+    be imported (an old run's config) falls back to the node's own keys and the name rule."""
+    target = str(dataset.get("_target_"))
+    try:
+        names, extra = list(declared_options(target).options), tuple(getattr(locate(target), "location_options", ()))
+    except ImportError:
+        names, extra = list(dataset), ()
+    return sorted({name for name in names if name.endswith(LOCATION_SUFFIXES)} | set(extra))
 
 
 def _same_device_kind(node: Any) -> Any:
