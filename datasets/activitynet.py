@@ -86,6 +86,7 @@ class ActivityNetDataset(VideoDataset):
     ``**options``: the options every dataset shares (:class:`datasets.base.VideoDataset`)."""
 
     name = "activitynet"
+    location_options = ("manifest",)  # the CSV's path (its rows decide the clips, its place does not)
 
     def __init__(
         self,

@@ -96,6 +96,9 @@ class VideoDataset(ABC):
     name: str = "dataset"
     #: mask kinds this dataset can provide (besides none/rectangle, which every dataset supports)
     object_mask_kinds: tuple[str, ...] = ()
+    #: options that say where the data lives, not what it is, besides those named ``root``, ``*_root``,
+    #: ``*_dir`` or ``*_path`` (left out of the resume hash: :func:`experiments.run_config.data_location_keys`)
+    location_options: tuple[str, ...] = ()
 
     def __init__(
         self,

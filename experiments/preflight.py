@@ -13,12 +13,14 @@ from pathlib import Path
 import torch
 from omegaconf import DictConfig
 
+from experiments.run_config import check_run_options
 from hypercon.errors import SettingError
 
 
 def preflight(cfg: DictConfig, output_dir: Path | None = None) -> None:
     """What would otherwise fail midway, checked before any work (one line each, :class:`SettingError`):
     the device exists, the output folder and ``paths.cache_dir`` can be written. Creates nothing."""
+    check_run_options(cfg)  # every component option declared by its class, of its type (hypercon.option_check)
     check_device(str(cfg.device))
     if output_dir is not None:
         check_writable(Path(output_dir), "output folder (paths.output_root, hydra.run.dir)")

@@ -1,6 +1,7 @@
 """Which config a run's results belong to: the result-determining part of the resolved config (its hash
-decides "this video is done"), the refusal of a run folder that holds another config's results, and an
-experiment's per-method settings (``method_settings``) merged into ``method``."""
+decides "this video is done"), the refusal of a run folder that holds another config's results, the check
+of every component option against its class signature (before any work), and an experiment's per-method
+settings (``method_settings``) merged into ``method``."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from experiments.store import RunStore
+from hypercon.declared_options import declared_options, locate
 from hypercon.errors import SettingError, one_line
+from hypercon.option_check import check_target_options, coerce_options, write_back
 
 
 #: keys of the resolved config that do not change results (excluded from the resume hash)
@@ -26,9 +29,27 @@ def result_config(cfg: DictConfig | dict[str, Any]) -> dict[str, Any]:
     container = OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else copy.deepcopy(cfg)
     for key in NON_RESULT_KEYS:
         container.pop(key, None)
-    for key in ("root", "data_root", "cache_dir", "mask_dir", "manifest"):  # where data lives, not what it is
-        container.get("dataset", {}).pop(key, None)
+    dataset = container.get("dataset") or {}
+    for key in data_location_keys(dataset):  # where data lives, not what it is
+        dataset.pop(key, None)
     return _same_device_kind(container)
+
+
+#: option names that say where data lives (``root``, ``data_root``, ``masks_root``, ``cache_dir``, ``mask_dir``)
+LOCATION_SUFFIXES = ("root", "_dir", "_path")
+
+
+def data_location_keys(dataset: dict[str, Any]) -> list[str]:
+    """The options of a resolved dataset node that say where its data lives, not what it is: the options its
+    class declares (:mod:`hypercon.declared_options`) named ``root`` or ending in ``root``, ``_dir`` or
+    ``_path``, and those it lists in ``location_options`` (ActivityNet's ``manifest``). A class that cannot
+    be imported (an old run's config) falls back to the node's own keys and the name rule."""
+    target = str(dataset.get("_target_"))
+    try:
+        names, extra = list(declared_options(target).options), tuple(getattr(locate(target), "location_options", ()))
+    except ImportError:
+        names, extra = list(dataset), ()
+    return sorted({name for name in names if name.endswith(LOCATION_SUFFIXES)} | set(extra))
 
 
 def _same_device_kind(node: Any) -> Any:
@@ -75,6 +96,17 @@ def check_run_dir(store: RunStore, cfg: DictConfig, config_hash_: str) -> None:
     raise SettingError(
         f"{store.root} holds the results of another config ({shown or f'config hash {old_hash}'}): "
         "use another folder (hydra.run.dir=… or other overrides), or overwrite=true to replace them")
+
+
+def check_run_options(cfg: DictConfig) -> None:
+    """Before any work: every option of every component is one its class declares, of the declared type,
+    and so is every key of ``method_settings.<the method's name>`` (merged into the method later); values
+    written in another form are converted in place (:mod:`hypercon.option_check`). Otherwise one
+    :class:`SettingError` line naming the key, the value, the expected type and the class."""
+    coerce_options(cfg)
+    settings = (cfg.get("method_settings") or {}).get(str(cfg.method.name))
+    if isinstance(settings, DictConfig):
+        write_back(cfg, check_target_options(settings, declared_options(str(cfg.method._target_))))
 
 
 def apply_method_settings(cfg: DictConfig) -> None:

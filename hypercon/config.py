@@ -4,7 +4,8 @@ picks one by name (``python -m metrics --flow NAME``, the benchmarks, the runner
 ``${device}`` and ``${paths.weights_dir}`` resolve as in ``python run.py``.
 
 Importing this module registers what composition needs: the OmegaConf resolvers (``hc.dirname``) and
-the typed schemas (:mod:`hypercon.schemas`).
+the typed schemas of the groups without a ``_target_`` (:mod:`hypercon.schemas`). The components' options
+are checked against their class signatures once composed (:mod:`hypercon.option_check`).
 
     flow = instantiate_component(compose_component("flow", "dis_fine", values={"device": "cuda"}))
 """
@@ -20,6 +21,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from hypercon import schemas  # noqa: F401  (registers the ConfigStore entries)
+from hypercon.option_check import coerce_options
 from hypercon.provenance import REPO_ROOT
 
 CONF_DIR = REPO_ROOT / "conf"
@@ -50,8 +52,11 @@ def compose_config(overrides: Sequence[str] = (), values: Mapping[str, Any] | No
                    config_dir: str | Path = CONF_DIR) -> DictConfig:
     """The root config composed with Hydra ``overrides`` (``["flow=raft_large", "method.window=7"]``),
     then ``values`` set by dotted key (``{"device": "cuda", "paths.weights_dir": path}``: Python values,
-    no override quoting; None entries are set too). Types are checked against the schemas either way.
-    Works inside a running Hydra app or an ``initialize_config_dir`` block (their state is restored)."""
+    no override quoting; None entries are set too). Then every component's options are checked against
+    its class signature and converted to the declared types (:func:`hypercon.option_check.coerce_options`:
+    a one-line :class:`hypercon.errors.SettingError` naming the key); the other keys are typed by the
+    schemas at composition. Works inside a running Hydra app or an ``initialize_config_dir`` block (their
+    state is restored)."""
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
@@ -66,6 +71,7 @@ def compose_config(overrides: Sequence[str] = (), values: Mapping[str, Any] | No
             GlobalHydra.instance().initialize(running)
     for key, value in (values or {}).items():
         OmegaConf.update(cfg, key, value, merge=False)
+    coerce_options(cfg)
     return cfg
 
 

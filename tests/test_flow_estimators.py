@@ -15,7 +15,6 @@ from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
-import hypercon.schemas  # noqa: F401  (registers the typed schemas the flow yamls extend)
 from hypercon.checks import frames_from_uint8
 from hypercon.flow.dis import FINE_OVERRIDES, DISFlow, dis_flow, make_dis
 from hypercon.flow.farneback import FarnebackFlow

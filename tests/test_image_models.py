@@ -200,7 +200,6 @@ def test_flicker_is_a_content_seeded_colour_cast():
 def test_model_config_instantiates(option, tmp_path, monkeypatch):
     monkeypatch.delenv("HYPERCON_WEIGHTS", raising=False)
     node = OmegaConf.load(CONF_MODEL / f"{option}.yaml")
-    node.pop("defaults", None)  # the typed schema (composition only; hypercon/schemas.py)
     root = OmegaConf.create({"device": "cpu", "style": "rain_princess", "paths": {"weights_dir": None}, "model": node})
     cfg = OmegaConf.to_container(root, resolve=True)["model"]
     assert cfg.pop("name") == option and cfg["device"] == "cpu"

@@ -30,6 +30,7 @@ from baselines.framewise import Framewise
 from datasets.davis import DAVISDataset
 from datasets.folder import FolderDataset
 from hypercon.config import CONF_DIR, available, compose_config
+from hypercon.errors import SettingError
 from hypercon.flow.base import FlowEstimator
 from hypercon.io.frames import write_frames, write_mask
 from hypercon.models.base import ImageModel
@@ -274,17 +275,30 @@ def test_a_malicious_python_pickle_is_refused_by_the_restricted_unpickler(isolat
     (["method=framewise", "method.bogus=1"], "method.bogus"),
 ])
 def test_a_mistyped_option_fails_at_composition_naming_the_key(overrides, key):
-    with pytest.raises(ConfigCompositionException) as info:
+    with pytest.raises((ConfigCompositionException, SettingError)) as info:
         compose_config(overrides)
-    assert key in str(info.value.__cause__ or info.value) or key in str(info.value)
+    message = str(info.value.__cause__ or info.value) + str(info.value)
+    assert key in message
+    if isinstance(info.value, SettingError):  # checked against the class signature: one line, key first
+        assert str(info.value).startswith(f"{key}=") and "\n" not in str(info.value)
 
 
 @pytest.mark.parametrize("group", ["method", "model", "flow", "interp", "dataset"])
-def test_every_option_composes_with_a_typed_schema(group):
+def test_every_option_is_checked_against_its_class_signature(group):
+    """Each option of each component group is typed by its ``_target_``'s signature: an unknown key is
+    refused naming the class, and no option needs a schema in hypercon/schemas.py."""
+    from omegaconf import open_dict
+
+    from hypercon.option_check import check_options
+
     for option in available(group):
-        node = compose_config([f"{group}={option}"])[group]
-        schema = OmegaConf.get_type(node)
-        assert schema is not None and schema is not dict and schema.__name__.endswith("Schema"), (group, option)
+        cfg = compose_config([f"{group}={option}", *({"wei_image2image": ["task=colorize"]}.get(option, []))])
+        node = cfg[group]
+        assert OmegaConf.get_type(node) is dict, (group, option)  # untyped: the signature types it
+        with open_dict(node):
+            node.not_an_option = 1
+        with pytest.raises(SettingError, match=rf"^{group}\.not_an_option=1: not an option of {node._target_} "):
+            check_options(cfg)
 
 
 def test_help_lists_no_schema_and_a_schema_name_is_not_an_option():
@@ -297,6 +311,8 @@ def test_help_lists_no_schema_and_a_schema_name_is_not_an_option():
     assert "_schema" not in out.stdout
     with pytest.raises(ConfigCompositionException, match="Could not find 'method/hypercon_schema'"):
         compose_config(["method=hypercon_schema"])
+    with pytest.raises(ConfigCompositionException, match="Could not find 'task/task_schema'"):
+        compose_config(["task=task_schema"])  # a schema kept (groups without _target_) is no option either
 
 
 # ------------------------------------------------------------------------------ 12. CPU-only install

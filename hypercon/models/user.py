@@ -18,10 +18,11 @@ import importlib
 import random
 import warnings
 from abc import abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from fractions import Fraction
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Callable
 
 import numpy as np
@@ -56,6 +57,10 @@ def seeded(seed: int) -> Iterator[None]:
         finally:
             random.setstate(py_state)
             np.random.set_state(np_state)
+
+
+#: ``kwargs`` left out: none (read-only, the default ``{}`` of conf/model/callable.yaml)
+NO_KWARGS: Mapping[str, Any] = MappingProxyType({})
 
 
 class UserModel(ImageModel):
@@ -128,7 +133,7 @@ class CallableModel(UserModel):
 
     name = "callable"
 
-    def __init__(self, target: str | Callable, kwargs: dict | None = None, **conventions: Any) -> None:
+    def __init__(self, target: str | Callable, kwargs: Mapping[str, Any] = NO_KWARGS, **conventions: Any) -> None:
         super().__init__(**conventions)
         kwargs = dict(kwargs or {})
         obj = resolve_target(target) if isinstance(target, str) else target
