@@ -8,7 +8,11 @@ import sys
 from pathlib import Path
 
 from hypercon.io.atomic import atomic_write_bytes
+from hypercon.io.overwrite import refuse_overwrite
 from hypercon.errors import EXIT_USER_ERROR, UserError, one_line
+
+
+SURVEY_FILES = ("survey.json", "qualification.json", "responses.sqlite")  # what analyze / export must not replace
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -67,6 +71,9 @@ def main(argv: list[str] | None = None) -> int:
             from experiments.survey.server import load_survey
 
             survey, _ = load_survey(Path(args.survey))
+            refuse_overwrite({"--out": getattr(args, "out", None),
+                              "--csv": None if getattr(args, "csv_out", "-") == "-" else args.csv_out},
+                             {name: Path(args.survey) / name for name in SURVEY_FILES})
             rows = responses(db_path(Path(args.survey)))
             if args.command == "analyze":
                 text = render(survey, rows, args.format)
