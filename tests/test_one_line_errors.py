@@ -1,0 +1,50 @@
+"""Issue 26, "Errors a user should read in one line": each case stops with exit 2 and one line naming the key
+or the file, before the run folder is made where the check can be made up front."""
+
+from __future__ import annotations
+
+import errno
+from pathlib import Path
+
+import pytest
+
+from experiments.preflight import check_log_level, check_seed
+from hypercon.errors import SettingError
+from test_integrity import error_lines, run_cli
+
+TINY = ["method=framewise", "dataset.num_videos=1", "dataset.num_frames=3", "dataset.height=16", "dataset.width=24",
+        "save_video=false"]
+
+
+@pytest.mark.parametrize("override, expected", [
+    ("device=mps", "device=mps"),  # before: torch's RuntimeError mid-run, exit 1
+    ("device=gpu", "device=gpu"),
+    ("seed=-5", "seed=-5"),  # before: numpy's "expected non-negative integer", exit 1
+    ("log_level=LOUD", "log_level=LOUD"),  # before: accepted silently
+    ("metrics.names=[ewarp,ewrap]", "did you mean 'ewarp'"),  # before: 21 traceback lines
+])
+def test_a_bad_setting_is_one_line_before_the_run_folder(tmp_path, override, expected):
+    out = tmp_path / "run"
+    proc = run_cli(*TINY, f"hydra.run.dir={out}", f"paths.output_root={tmp_path}", override)
+    lines = error_lines(proc.stderr)
+    assert proc.returncode == 2 and len(lines) == 1, proc.stderr[-3000:]
+    assert expected in lines[0] and "Traceback" not in proc.stderr
+    assert not out.exists()  # refused in pre-flight: no run folder
+
+
+def test_seed_and_log_level_rules():
+    check_seed(0)
+    check_seed(2**32 - 1)
+    for bad in (-1, 2**32, 1.5, "x"):
+        with pytest.raises(SettingError, match="seed="):
+            check_seed(bad)
+    check_log_level("debug")
+    with pytest.raises(SettingError, match="log_level=LOUD: .*DEBUG, INFO, WARNING, ERROR, CRITICAL"):
+        check_log_level("LOUD")
+
+
+def test_the_log_level_is_applied(tmp_path):
+    proc = run_cli(*TINY, f"hydra.run.dir={tmp_path / 'run'}", f"paths.output_root={tmp_path}", "log_level=ERROR",
+                   "metrics.names=[ewarp]")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert " INFO " not in proc.stdout + proc.stderr and "[INFO]" not in proc.stdout + proc.stderr
