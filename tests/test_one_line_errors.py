@@ -48,3 +48,26 @@ def test_the_log_level_is_applied(tmp_path):
                    "metrics.names=[ewarp]")
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert " INFO " not in proc.stdout + proc.stderr and "[INFO]" not in proc.stdout + proc.stderr
+
+
+class Payload:
+    """Stands for a malicious object: pickled as a global the safe loader refuses."""
+
+
+@pytest.mark.parametrize("loader", ["sidecar", "training_state"])
+def test_a_forged_checkpoint_never_shows_advice_to_load_unsafely(tmp_path, loader):
+    import torch
+
+    from baselines.common.checkpoint import load_state
+    from baselines.common.sidecar import load_trained, sidecar_path, write_json
+    from hypercon.errors import UserError
+    from hypercon.weights.manifest import sha256_of
+
+    path = tmp_path / "forged.pt"
+    torch.save({"format": "x", "modules": {"g": Payload()}}, path)
+    write_json(sidecar_path(path), {"file": path.name, "sha256": sha256_of(path)})  # a forged, matching sidecar
+    with pytest.raises((UserError, ValueError)) as caught:
+        load_trained(path) if loader == "sidecar" else load_state(path)
+    text = str(caught.value)
+    assert "weights_only" not in text and "Re-running" not in text and "can still be loaded" not in text, text
+    assert str(path) in text and "\n" not in text
