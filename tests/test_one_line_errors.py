@@ -71,3 +71,43 @@ def test_a_forged_checkpoint_never_shows_advice_to_load_unsafely(tmp_path, loade
     text = str(caught.value)
     assert "weights_only" not in text and "Re-running" not in text and "can still be loaded" not in text, text
     assert str(path) in text and "\n" not in text
+
+
+def write_tiny_videos(root: Path, side: int) -> None:
+    """One 4-frame video of ``side``×``side`` random frames under ``root/v1``."""
+    import torch
+
+    from hypercon.io.frames import write_frames
+
+    torch.manual_seed(0)
+    write_frames(torch.rand(4, 3, side, side), root / "v1")
+
+
+def test_1x1_frames_make_window_metrics_unavailable_and_the_run_completes(tmp_path):
+    from experiments.runner import run
+    from test_run_e2e import cfg_for
+
+    write_tiny_videos(tmp_path / "videos", 1)
+    results = run(cfg_for(tmp_path, "dataset=folder", f"dataset.root={tmp_path / 'videos'}", "save_video=false",
+                          "metrics.names=[ewarp,cpsnr,cssim,fidelity]"), tmp_path / "run")
+    assert results["complete"], results  # before: ValueError from the SSIM window, the run stopped
+    row = results["videos"][0]
+    assert set(row["metrics"]) == {"ewarp"}
+    assert "1x1 are smaller than the 7x7 SSIM window" in row["unavailable"]["fidelity"]
+    assert {"cpsnr", "cssim"} <= set(row["unavailable"])
+
+
+@pytest.mark.parametrize("side, available", [(1, False), (6, False), (7, True)])
+def test_ground_truth_psnr_ssim_needs_the_ssim_window(side, available):
+    import torch
+
+    from metrics.base import EvalVideo, MetricUnavailable
+    from metrics.fidelity import GroundTruthPSNRSSIM
+
+    frames = torch.rand(2, 3, side, side)
+    video = EvalVideo(name="v", output=frames, source=frames, gt=frames.flip(0))
+    if available:
+        assert set(GroundTruthPSNRSSIM().compute(video)) == {"psnr", "ssim"}
+    else:
+        with pytest.raises(MetricUnavailable, match=f"gt: v frames {side}x{side} are smaller than the 7x7 SSIM"):
+            GroundTruthPSNRSSIM().compute(video)
