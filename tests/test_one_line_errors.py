@@ -111,3 +111,104 @@ def test_ground_truth_psnr_ssim_needs_the_ssim_window(side, available):
     else:
         with pytest.raises(MetricUnavailable, match=f"gt: v frames {side}x{side} are smaller than the 7x7 SSIM"):
             GroundTruthPSNRSSIM().compute(video)
+
+
+def refuse_writes_after_first_record(monkeypatch, code: int) -> None:
+    """From the first video's record on, every atomic write raises ``OSError(code)`` naming its file."""
+    import os
+
+    real_replace, refusing = os.replace, []
+
+    def replace(src, dst, *args, **kwargs):
+        if refusing:
+            raise OSError(code, os.strerror(code), str(src))
+        real_replace(src, dst, *args, **kwargs)
+        refusing.extend([dst] if str(dst).endswith("metrics.json") else [])
+
+    monkeypatch.setattr(os, "replace", replace)
+
+
+@pytest.mark.parametrize("code, said", [(errno.ENOSPC, "no space left on the device (ENOSPC)"),
+                                        (errno.EROFS, "the file system is read-only (EROFS)"),
+                                        (errno.EACCES, "permission denied (EACCES)")])
+def test_a_disk_that_refuses_writes_mid_run_stops_in_one_line_and_keeps_finished_records(tmp_path, monkeypatch,
+                                                                                            code, said):
+    from experiments.runner import run
+    from experiments.store import read_json
+    from hypercon.errors import WriteRefused
+    from test_run_e2e import cfg_for
+
+    out = tmp_path / "run"
+    cfg = cfg_for(tmp_path, "method=framewise", "dataset.num_frames=3", "dataset.height=16", "dataset.width=24",
+                  "metrics.names=[ewarp]")
+    refuse_writes_after_first_record(monkeypatch, code)
+    with pytest.raises(WriteRefused) as caught:  # before: OSError naming a hidden .tmp file, chained
+        run(cfg, out)
+    line = str(caught.value)
+    assert "\n" not in line and said in line and ".tmp" not in line and "then run the same command again" in line
+    assert str(out / "videos" / "synth-001") in line or str(out / "results.json") in line
+    assert read_json(out / "videos" / "synth-000" / "metrics.json")["complete"]  # finished results are kept
+    assert not list(out.rglob(".*.tmp*"))
+
+
+def test_a_full_disk_on_the_command_line_is_one_line_without_a_logging_error_dump(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from test_integrity import REPO
+
+    env = {k: v for k, v in os.environ.items() if k not in ("HYDRA_FULL_ERROR", "HYPERCON_VERBOSE")}
+    proc = subprocess.run([sys.executable, "tests/refuse_writes.py", "ENOSPC", "run.py", *TINY, "dataset.num_videos=2",
+                           f"hydra.run.dir={tmp_path / 'run'}", f"paths.output_root={tmp_path}"],
+                          cwd=REPO, env={**env, "PYTHONPATH": str(REPO)}, capture_output=True, text=True, timeout=300)
+    lines = error_lines(proc.stderr)
+    assert proc.returncode == 2 and len(lines) == 1, proc.stderr[-3000:]  # before: a 50-line "Logging error" dump
+    assert "synth-001/frames/00000.png: no space left on the device (ENOSPC)" in lines[0]
+    assert "Logging error" not in proc.stdout + proc.stderr and "Traceback" not in proc.stderr
+    assert "run.log: no space left on the device (ENOSPC)): it stops here" in proc.stdout  # said once, as a warning
+    assert (tmp_path / "run" / "videos" / "synth-000" / "metrics.json").is_file()
+
+
+def test_the_run_log_stops_quietly_on_a_refused_write_but_a_bad_message_is_still_reported(tmp_path, capsys):
+    import logging
+
+    from experiments.run_log import RunLogHandler
+
+    class FullDisk:
+        writes = 0
+
+        def write(self, text):
+            FullDisk.writes += 1
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def flush(self):
+            pass
+
+    handler = RunLogHandler(tmp_path / "run.log", delay=True)
+    handler.stream = FullDisk()
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "%s", ("hello",), None)
+    handler.handle(record)
+    handler.handle(record)
+    assert FullDisk.writes == 1 and handler.refused.errno == errno.ENOSPC
+    assert str(tmp_path / "run.log") == handler.refused.filename
+    assert "Logging error" not in capsys.readouterr().err
+    other = RunLogHandler(tmp_path / "other.log", delay=True)
+    other.handle(logging.LogRecord("x", logging.INFO, __file__, 1, "%d", ("not a number",), None))  # a bug
+    assert "Logging error" in capsys.readouterr().err and other.refused is None
+
+
+def test_an_atomic_write_refused_names_the_file_not_its_temporary(tmp_path, monkeypatch):
+    import os
+
+    from hypercon.errors import os_error_line
+    from hypercon.io.atomic import atomic_write_bytes
+
+    target = tmp_path / "results.json"
+    monkeypatch.setattr(os, "replace", lambda src, dst: (_ for _ in ()).throw(
+        OSError(errno.EROFS, "Read-only file system", str(src))))
+    with pytest.raises(OSError) as caught:
+        atomic_write_bytes(target, b"{}")
+    assert caught.value.filename == str(target) and caught.value.errno == errno.EROFS
+    assert os_error_line(caught.value) == f"{target}: the file system is read-only (EROFS)"
+    assert list(tmp_path.iterdir()) == []
