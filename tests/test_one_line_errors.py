@@ -212,3 +212,71 @@ def test_an_atomic_write_refused_names_the_file_not_its_temporary(tmp_path, monk
     assert caught.value.filename == str(target) and caught.value.errno == errno.EROFS
     assert os_error_line(caught.value) == f"{target}: the file system is read-only (EROFS)"
     assert list(tmp_path.iterdir()) == []
+
+
+def write_mask_files(folder: Path, values, mode: str = "L", count: int = 4, size: tuple[int, int] = (40, 56)) -> None:
+    """``count`` mask files: a rectangle of ``values`` (a grey value or an RGB triple) on 0."""
+    import numpy as np
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    shape = size if mode == "L" else (*size, 3)
+    for i in range(count):
+        arr = np.zeros(shape, dtype=np.uint8)
+        arr[10:20, 12:30] = values
+        Image.fromarray(arr, mode).save(folder / f"{i:05d}.png")
+
+
+@pytest.mark.parametrize("polarity", ["hole", "known"])
+def test_masks_saved_as_0_and_1_mark_the_1s(tmp_path, polarity):
+    from hypercon.io.frames import read_masks
+
+    write_mask_files(tmp_path, 1)  # before: every value <= 127, nothing marked ("no hole pixels")
+    marked = read_masks(tmp_path, polarity=polarity)[:, 0] == (0 if polarity == "hole" else 1)
+    assert marked[:, 10:20, 12:30].all() and int(marked.sum()) == 4 * 10 * 18
+
+
+@pytest.mark.parametrize("values, mode, largest", [(100, "L", 100), ((255, 0, 0), "RGB", 76)])
+def test_masks_the_threshold_hides_entirely_are_refused_naming_the_folder_value_and_key(tmp_path, values, mode,
+                                                                                         largest):
+    from hypercon.errors import InputError
+    from hypercon.io.frames import read_masks
+
+    write_mask_files(tmp_path / "m", values, mode)
+    with pytest.raises(InputError) as caught:
+        read_masks(tmp_path / "m", polarity="hole")
+    line = str(caught.value)
+    assert f"{tmp_path / 'm'}: no mask pixel is marked" in line and "mask_threshold=127" in line
+    assert f"the largest, {largest}, in 00000.png" in line and "dataset.mask_threshold" in line and "\n" not in line
+
+
+def test_masks_that_mark_something_or_nothing_at_all_are_accepted(tmp_path):
+    from hypercon.io.frames import read_masks
+
+    write_mask_files(tmp_path / "green", (0, 255, 0), "RGB")  # luma 150 > 127: the luma rule marks green
+    assert (read_masks(tmp_path / "green", polarity="hole") == 0).sum() == 4 * 10 * 18
+    write_mask_files(tmp_path / "empty", 0)  # all 0: no hole on purpose (the dataset warns), not refused
+    assert bool((read_masks(tmp_path / "empty", polarity="hole") == 1).all())
+    write_mask_files(tmp_path / "dim", 100)
+    assert (read_masks(tmp_path / "dim", polarity="hole", threshold=99) == 0).sum() == 4 * 10 * 18
+
+
+@pytest.mark.parametrize("values, mode, accepted", [(1, "L", True), ((255, 0, 0), "RGB", False)])
+def test_a_run_on_0_1_masks_measures_the_holes_and_on_red_masks_stops_in_one_line(tmp_path, values, mode, accepted):
+    from experiments.runner import VideosFailed, run
+    from hypercon.io.frames import write_frames
+    from datasets.synthetic import make_synthetic_video
+    from test_run_e2e import cfg_for
+
+    write_frames(make_synthetic_video(seed=0, num_frames=4, height=40, width=56).frames, tmp_path / "videos" / "v")
+    write_mask_files(tmp_path / "masks" / "v", values, mode)
+    cfg = cfg_for(tmp_path, "task=inpaint", "dataset=folder", f"dataset.root={tmp_path / 'videos'}", "task.masks=object",
+                  f"dataset.masks_root={tmp_path / 'masks'}", "method=framewise", "save_video=false",
+                  "metrics.names=[ewarp_masked]")
+    if accepted:  # before: "no hole pixels", every metric unavailable
+        results = run(cfg, tmp_path / "run")
+        assert results["complete"] and "ewarp_masked" in results["videos"][0]["metrics"]
+    else:
+        with pytest.raises(VideosFailed, match="no mask pixel is marked: every value is at or below "
+                                               "mask_threshold=127 .the largest, 76"):
+            run(cfg, tmp_path / "run")
