@@ -280,3 +280,27 @@ def test_a_run_on_0_1_masks_measures_the_holes_and_on_red_masks_stops_in_one_lin
         with pytest.raises(VideosFailed, match="no mask pixel is marked: every value is at or below "
                                                "mask_threshold=127 .the largest, 76"):
             run(cfg, tmp_path / "run")
+
+
+def test_table2_whose_rows_could_not_run_says_why_and_how_to_get_the_offline_table(tmp_path, monkeypatch):
+    import hypercon.weights.registry as reg
+    from experiments.collect import collect
+    from experiments.runner import write_unavailable
+    from experiments.tables import build_table, render_markdown
+    from hypercon.errors import one_line
+    from hypercon.weights import MissingWeightsError, resolve_weights
+    from test_run_e2e import cfg_for
+
+    monkeypatch.setattr(reg, "hub_checkpoints_dir", lambda: tmp_path / "hub")  # wherever the weights may lie here
+    monkeypatch.delenv("HYPERCON_WEIGHTS", raising=False)
+    with pytest.raises(MissingWeightsError) as missing:  # the record a sweep job writes (run.py main)
+        resolve_weights("cxtattn", weights_dir=tmp_path / "no-weights")
+    for method in ("framewise", "hypercon"):
+        cfg = cfg_for(tmp_path, "+experiment=table2_inpaint", "dataset=synthetic", f"method={method}")
+        write_unavailable(cfg, tmp_path / "sweep" / f"method={method}", f"weights missing: {one_line(missing.value)}")
+    md = render_markdown(build_table(collect(tmp_path / "sweep"), "table2"))
+    # before: no metric column, each row footnoted "(tier paper): no components", nothing said about why
+    assert "no components" not in md
+    assert md.count("not run here: weights missing: weights 'cxtattn'") == 2 and "'torch_model.p' not found" in md
+    assert f"Put it at {tmp_path / 'no-weights' / 'torch_model.p'}" in md
+    assert "run the same sweep with model=opencv_inpaint added" in md
