@@ -38,6 +38,7 @@ def main(cfg: DictConfig) -> float | None:
     from hypercon.errors import find_expected_error
 
     install_once_filter()
+    logging.getLogger().setLevel(str(cfg.get("log_level", "INFO")).upper())  # checked in pre-flight
     output_dir = Path(HydraConfig.get().runtime.output_dir)
     try:
         check_own_packages()

@@ -139,7 +139,8 @@ def job_columns(results: dict[str, Any], job: str) -> dict[str, Any]:
 
 def component_note(results: dict[str, Any]) -> str:
     """"hypercon (tier offline; i=2, c=5, d=1, pool=mean): model fst_engstrom (offline, style udnie, sha256
-    0cf7c0c32538); interp flow_linear (offline); flow dis (offline)" for one job."""
+    0cf7c0c32538); interp flow_linear (offline); flow dis (offline)" for one job; for a job recorded as
+    unavailable (its method's weights are missing), "… : not run here: <the first part of its reason>"."""
     prov = results.get("provenance", {}) or {}
     method = prov.get("method", {}) or {}
     settings = [f"{sym}={value}" for sym, value in (method.get("axes") or {}).items()]
@@ -153,6 +154,8 @@ def component_note(results: dict[str, Any]) -> str:
             text += f", sha256 {str(weights['sha256'])[:12]}"
         parts.append(text + ")")
     head = f"{method.get('name')} (tier {method.get('tier')}" + (f"; {', '.join(settings)})" if settings else ")")
+    if not parts and results.get("status") == "unavailable":  # recorded by a sweep job that could not run here
+        return f"{head}: not run here: {str(results.get('reason') or 'no reason recorded').split(' | ')[0]}"
     return f"{head}: " + ("; ".join(parts) if parts else "no components")
 
 

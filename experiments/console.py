@@ -16,7 +16,7 @@ import os
 import sys
 import traceback
 
-from hypercon.errors import UserError, log_traceback_to_files, one_line
+from hypercon.errors import UserError, log_traceback_to_files, one_line, os_error_line
 
 
 class OncePerRun(logging.Filter):
@@ -68,7 +68,9 @@ def verbose() -> bool:
 
 def report_user_error(exc: BaseException, user_error: BaseException, prog: str = "run.py") -> str:
     """Print ``error: <one line>`` on stderr, the traceback to the log files; returns the line."""
-    line = one_line(user_error) if isinstance(user_error, UserError) else f"{type(user_error).__name__}: {one_line(user_error)}"
+    line = (one_line(user_error) if isinstance(user_error, UserError) else
+            os_error_line(user_error) if isinstance(user_error, OSError) else
+            f"{type(user_error).__name__}: {one_line(user_error)}")
     in_log = log_traceback_to_files(exc)
     if verbose():
         traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)

@@ -36,7 +36,8 @@ from experiments.store import RunStore, atomic_write_json, seal
 from experiments.results import write_results
 from hypercon.checks import frames_from_uint8, frames_to_uint8, warn_if_constant
 from hypercon.config import instantiate_component
-from hypercon.errors import SettingError, UserError, find_expected_error, log_traceback_to_files, one_line
+from experiments.failures import failure_reason, record_failure, refused_write
+from hypercon.errors import SettingError, UserError, find_disk_refusal, find_expected_error, log_traceback_to_files
 from hypercon.io.digest import frames_digest, record_digest
 from hypercon.method import VideoMethod
 from hypercon.tasks import keep_luminance, task_video
@@ -213,6 +214,7 @@ def _run_locked(cfg: DictConfig, output_dir: Path) -> dict[str, Any] | None:
     done: list[str] = []
     failed: dict[str, str] = {}
     bug: BaseException | None = None
+    refused: OSError | None = None
     desc = f"{job.method.name} on {cfg.dataset.name}"
     for name in progress(names, desc=desc, enabled=cfg.get("progress", None)):
         try:
@@ -228,11 +230,11 @@ def _run_locked(cfg: DictConfig, output_dir: Path) -> dict[str, Any] | None:
             done.append(name)
         except Exception as exc:
             user_error = find_expected_error(exc)
-            failed[name] = (f"{type(exc).__name__}: {one_line(exc)}" if user_error is None else
-                            one_line(user_error) if isinstance(user_error, UserError) else
-                            f"{type(user_error).__name__}: {one_line(user_error)}")
-            write_provenance()
-            job.store.save_failed(name, job.config_hash, failed[name])
+            failed[name] = failure_reason(exc, user_error)
+            refused = find_disk_refusal(exc)
+            if refused is not None:  # a full or read-only disk: every later write fails the same way
+                break
+            record_failure(job.store, name, job.config_hash, failed[name], write_provenance)
             if user_error is None:  # a bug: stop here, keep what finished, show its traceback
                 bug = exc
                 break
@@ -241,12 +243,17 @@ def _run_locked(cfg: DictConfig, output_dir: Path) -> dict[str, Any] | None:
 
     results = None
     if done or failed:
-        write_provenance()
-        results = write_results(job.store, done, job.metrics, job.unavailable, provenance,
-                                complete=not failed and len(done) == len(names), failed=failed)
+        try:
+            write_provenance()
+            results = write_results(job.store, done, job.metrics, job.unavailable, provenance,
+                                    complete=not failed and len(done) == len(names), failed=failed)
+        except OSError as exc:
+            refused = refused or exc
     if bug is not None:
         log.error("stopped at video %s (finished videos' results are kept in %s)", list(failed)[-1], output_dir)
         raise bug
+    if refused is not None:
+        raise refused_write(refused, output_dir, len(done)) from refused
     if failed:
         summary = "; ".join(f"{name}: {reason}" for name, reason in list(failed.items())[:3])
         kept = f"the others' results are in {output_dir}" if len(failed) < len(names) else "no video finished"

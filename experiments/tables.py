@@ -45,6 +45,7 @@ class TableSpec:
     task: str = "style"  # the jobs it shows (style | inpaint)
     auto: bool = True  # rendered by ``--table auto`` when the sweep has jobs of its task (the paper's tables)
     paper: bool = True  # one of the paper's tables: a result of tier test or user is refused there
+    offline: str = ""  # the overrides that make the sweep weight-free, said when rows are unavailable here
 
 
 TABLES = {
@@ -52,7 +53,8 @@ TABLES = {
                         ("fid", "ewarp", "cpsnr", "cssim", "fidelity_psnr", "fidelity_ssim"), column_group="style",
                         task="style"),
     "table2": TableSpec("Table 2: video inpainting",
-                        ("lpips", "vlpips", "fid", "vfid", "ewarp", "ewarp_masked", "psnr", "ssim"), task="inpaint"),
+                        ("lpips", "vlpips", "fid", "vfid", "ewarp", "ewarp_masked", "psnr", "ssim"), task="inpaint",
+                        offline="model=opencv_inpaint"),
     "blind_baselines": TableSpec("Blind post-processing baselines: video style transfer (+experiment=blind_baselines)",
                                  ("fid", "ewarp", "cpsnr", "cssim", "fidelity_psnr", "fidelity_ssim",
                                   "saturation_ratio"), column_group="style", task="style", auto=False, paper=False),
@@ -272,6 +274,27 @@ def unavailable_notes(blocks: list[tuple[str, list[Row]]], specs: dict[str, Metr
             for metric, reason in ((m, first_line(r)) for m, r in reasons.items())]
 
 
+def unavailable_rows(blocks: list[tuple[str, list[Row]]], jobs: pd.DataFrame) -> dict[str, str]:
+    """``{row label: reason}`` of the rows whose jobs could not run here (their ``results.json`` says
+    ``"status": "unavailable"`` with a ``"reason"``), whether or not the table has a metric column."""
+    reasons = dict(zip(jobs["job"], jobs["job_unavailable"])) if "job_unavailable" in jobs else {}
+    return {r.label: reasons[j] for _, rows in blocks for r in rows for j in r.jobs if isinstance(reasons.get(j), str)}
+
+
+def reason_head(reason: str, parts: int = 2) -> str:
+    """The first line of a reason, and of a recorded one-line reason (continuation lines joined with " | ",
+    :func:`hypercon.errors.one_line`) its first ``parts`` parts: for missing weights, the file and where it goes."""
+    return " | ".join(first_line(reason).split(" | ")[:parts])
+
+
+def offline_note(spec: TableSpec, whole_rows: dict[str, str]) -> list[str]:
+    """How to get the table weight-free, when some row is unavailable for missing weights and ``spec`` says how."""
+    if not spec.offline or not any("weights missing" in reason for reason in whole_rows.values()):
+        return []
+    return [f"offline table: rows whose weights are missing here can be computed weight-free: run the same sweep "
+            f"with {spec.offline} added (methods that need their own weights, e.g. VINet, stay unavailable)."]
+
+
 def first_line(reason: str) -> str:
     """The first line of a reason (a missing-weights message goes on with where to put the file; the
     run's log and ``python -m hypercon.weights status`` have the rest)."""
@@ -306,9 +329,9 @@ def _table_notes(collection, jobs, blocks, keys, spec) -> list[str]:
         notes.append(f"{USER_MARK.strip()}: a model the user brought (model=callable | torchscript | onnx), "
                      "never a paper number.")
     notes += unavailable_notes(blocks, specs)
-    whole_rows = {r.label: c.reason for _, rows in blocks for r in rows for c in r.cells.values()
-                  if c.status == "method_unavailable"}
-    notes += [f"unavailable: {label}: {first_line(reason)}" for label, reason in whole_rows.items()]
+    whole_rows = unavailable_rows(blocks, jobs)
+    notes += [f"unavailable: {label}: {_shorten(reason_head(reason))}" for label, reason in whole_rows.items()]
+    notes += offline_note(spec, whole_rows)
     if any(c.status == "not_computed" for c in cells):
         notes.append("n/a: metric not computed in that run (e.g. run with metrics=paper).")
     ran = jobs.loc[jobs["job_unavailable"].isna(), "job"] if "job_unavailable" in jobs else jobs["job"]

@@ -81,11 +81,28 @@ def read_any(path: str | Path):
     return read_frames(path) if path.is_dir() else read_video(path)[0]
 
 
+def check_apply_outputs(args: argparse.Namespace) -> None:
+    """SettingError if ``--out`` (or, with ``--compare``, its ``_framewise`` / ``_compare.mp4`` siblings) is, or
+    would overwrite, INPUT or ``--mask`` (:mod:`hypercon.io.overwrite`)."""
+    from hypercon.apply import is_video_file, sibling
+    from hypercon.io.overwrite import refuse_overwrite
+
+    out = Path(args.out)
+    outputs = {"--out": out}
+    if args.compare:
+        outputs.update({"--compare's frame-wise output": sibling(out, "framewise"),
+                        "--compare's side-by-side video": sibling(out, "compare", ".mp4")})
+    folders = frozenset(k for k, path in outputs.items() if not is_video_file(path))
+    refuse_overwrite(outputs, {"INPUT": args.input, "--mask": args.mask}, folders)
+
+
 def run_apply(args: argparse.Namespace) -> dict[str, Any]:
     from hypercon.api import build_method, resolve_model
     from hypercon.apply import apply_to_file, compare, open_input
     from hypercon.errors import SettingError
     from metrics.cli import parse_options
+
+    check_apply_outputs(args)
 
     options = {k: getattr(args, k) for k in METHOD_OPTIONS if getattr(args, k) is not None}
     if options and args.method != "hypercon":
@@ -115,7 +132,9 @@ def run_apply(args: argparse.Namespace) -> dict[str, Any]:
 
 def run_evaluate(args: argparse.Namespace) -> dict[str, float]:
     from hypercon.api import evaluate
+    from hypercon.io.overwrite import refuse_overwrite
 
+    refuse_overwrite({"--json": args.json}, {"OUTPUT": args.output, "--source": args.source})
     names = [n.strip() for n in args.metrics.split(",") if n.strip()] if args.metrics else None
     values = evaluate(read_any(args.output), read_any(args.source), names, flow=args.flow, device=args.device)
     for key, value in values.items():

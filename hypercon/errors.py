@@ -17,11 +17,23 @@ The policy, in one place:
 
 from __future__ import annotations
 
+import errno
 import logging
 import traceback
 
 #: the exit status of a command-line tool that stopped on a :class:`UserError`
 EXIT_USER_ERROR = 2
+
+#: errno → what happened, for the refusals a person can act on (a full disk, a read-only remount, no permission)
+REFUSALS = {
+    errno.ENOSPC: "no space left on the device",
+    errno.EDQUOT: "disk quota exceeded",
+    errno.EROFS: "the file system is read-only",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "operation not permitted",
+}
+#: refusals that hold for the whole file system: every later write fails the same way, so a run stops
+DISK_REFUSALS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
 
 
 class UserError(Exception):
@@ -61,6 +73,12 @@ def find_expected_error(exc: BaseException | None) -> BaseException | None:
     return find_user_error(exc) or next((e for e in _chain(exc) if isinstance(e, OSError)), None)
 
 
+def find_disk_refusal(exc: BaseException | None) -> OSError | None:
+    """The first ``OSError`` among ``exc`` and its causes whose errno refuses writes on the whole file system
+    (:data:`DISK_REFUSALS`: full, over quota, read-only), else None."""
+    return next((e for e in _chain(exc) if isinstance(e, OSError) and e.errno in DISK_REFUSALS), None)
+
+
 def one_line(exc: BaseException) -> str:
     """The message of ``exc`` on one line (continuation lines joined with " | ")."""
     text = " | ".join(line.strip() for line in str(exc).splitlines() if line.strip())
@@ -69,7 +87,8 @@ def one_line(exc: BaseException) -> str:
 
 def log_traceback_to_files(exc: BaseException, logger: logging.Logger | None = None) -> bool:
     """Write ``exc``'s traceback to the file handlers of ``logger``'s chain (``run.log`` in a Hydra job),
-    not to the console. Returns whether some file received it."""
+    not to the console. Returns whether some file received it (a handler whose disk refused the write, with
+    a ``refused`` error set as :class:`experiments.run_log.RunLogHandler` does, did not)."""
     text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).rstrip()
     record = logging.LogRecord("hypercon", logging.ERROR, __file__, 0, "%s", (text,), None)
     logger = logger or logging.getLogger()
@@ -78,9 +97,25 @@ def log_traceback_to_files(exc: BaseException, logger: logging.Logger | None = N
         for handler in logger.handlers:
             if isinstance(handler, logging.FileHandler):
                 handler.handle(record)
-                written = True
+                written = written or getattr(handler, "refused", None) is None
         logger = logger.parent if logger.propagate else None
     return written
+
+
+def os_error_line(exc: OSError) -> str:
+    """``PATH: what happened (ERRNO)`` on one line, e.g. ``/runs/x/results.json: no space left on the device
+    (ENOSPC)``; an OSError without an errno gives its type and message."""
+    if exc.errno is None:
+        return f"{type(exc).__name__}: {one_line(exc)}"
+    what = REFUSALS.get(exc.errno) or (exc.strerror or "").lower() or type(exc).__name__
+    code = errno.errorcode.get(exc.errno, str(exc.errno))
+    path = f"{exc.filename} -> {exc.filename2}" if exc.filename2 else exc.filename
+    return f"{path}: {what} ({code})" if path is not None else f"{what} ({code})"
+
+
+class WriteRefused(UserError):
+    """The file system refused a write of the run (full, read-only, no permission): names the path, what
+    happened and what to do; records written before it are kept."""
 
 
 class NotAFolder(UserError, NotADirectoryError):

@@ -23,8 +23,9 @@ from torch import Tensor
 
 from hypercon.checks import check_frames
 from metrics.base import EvalVideo, MetricKey, MetricUnavailable, VideoMetric
+from metrics.frame_size import require_min_side
 from metrics.reduce import check_inf_policy, reduce_frames
-from metrics.ssim import ssim_frames
+from metrics.ssim import WIN, ssim_frames
 
 CHUNK = 4
 
@@ -70,6 +71,7 @@ class _FramePairMetric(VideoMetric):
         if x.shape != y.shape:
             raise ValueError(f"{self.name}: {video.name}: output {tuple(x.shape)} and comparison frames "
                              f"{tuple(y.shape)} differ in shape")
+        require_min_side(self.name, video.name, x, WIN, "SSIM window (psnr and ssim are reported together)")
         psnr = _per_frame(psnr_frames, y, x, self.device, data_range=self.psnr_range)
         ssim = _per_frame(ssim_frames, y, x, self.device, data_range=self.ssim_data_range)
         return {f"{self.prefix}psnr": reduce_frames(psnr, self.inf_policy),

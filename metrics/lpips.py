@@ -29,10 +29,14 @@ from torch import Tensor
 
 from hypercon.checks import check_frames
 from metrics.base import EvalVideo, MetricKey, MetricUnavailable, VideoMetric
+from metrics.frame_size import require_min_side
 
 LOG = logging.getLogger(__name__)
 
 NETS = ("alex", "vgg", "squeeze")
+#: the smallest frame side each trunk runs on (below it a pooling layer's output is empty; pinned by
+#: tests/test_lpips_metric.py on the pip package's networks)
+MIN_SIDE = {"alex": 31, "vgg": 16, "squeeze": 17}
 def map_trunk_keys(trunk_keys: list[str], torchvision_state: dict[str, Tensor]) -> dict[str, Tensor]:
     """``sliceK.<i>.<param>`` (lpips trunk) ← ``features.<i>.<param>`` (torchvision). Raises ValueError listing
     trunk keys absent from the file or with a different shape."""
@@ -148,6 +152,7 @@ class LPIPSMetric(VideoMetric):
 
     def compute(self, video: EvalVideo) -> dict[str, float]:
         target = self.target_frames(video)
+        require_min_side(self.name, video.name, target, MIN_SIDE[self.net], f"input of LPIPS's {self.net} trunk")
         values = lpips_per_frame(self.model, target, video.evaluated_output(), self.batch_size, self.device)
         return {"lpips": float(values.mean())}
 

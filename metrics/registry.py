@@ -6,7 +6,10 @@ Adding a metric: one module with a :class:`metrics.base.VideoMetric` (or ``SetMe
 
 from __future__ import annotations
 
+import difflib
 import importlib
+
+from hypercon.errors import SettingError
 
 METRICS: dict[str, str] = {
     "ewarp": "metrics.warping_error.WarpingError",
@@ -38,11 +41,17 @@ def declared_keys() -> dict[str, "MetricKey"]:
     return out
 
 
+def check_metric_name(name: str) -> None:
+    """SettingError (one line, the nearest known name as a hint) unless ``name`` is a key of :data:`METRICS`."""
+    if name not in METRICS:
+        near = difflib.get_close_matches(name, list(METRICS), n=1)
+        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        raise SettingError(f"metrics.names: unknown metric {name!r}{hint}; known: {', '.join(sorted(METRICS))}")
+
+
 def metric_class(name: str) -> type:
     """Resolve a metric name (see :data:`METRICS`) to its class."""
-    try:
-        path = METRICS[name]
-    except KeyError:
-        raise ValueError(f"unknown metric {name!r}; known: {', '.join(sorted(METRICS))}") from None
+    check_metric_name(name)
+    path = METRICS[name]
     module, _, cls = path.rpartition(".")
     return getattr(importlib.import_module(module), cls)

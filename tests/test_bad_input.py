@@ -135,8 +135,9 @@ def test_mask_count_mismatch(tmp_path):
 
 def test_mask_size_mismatch(tmp_path):
     _clip(tmp_path / "v" / "frames")
-    _clip(tmp_path / "v" / "masks", size=(6, 4), mode="L")
-    ds = FolderDataset(str(tmp_path / "v"), frames_subdir="frames", masks_subdir="masks", masks="object")
+    _clip(tmp_path / "v" / "masks", size=(6, 4), mode="L")  # grey 10..50: marked only below the default 127
+    ds = FolderDataset(str(tmp_path / "v"), frames_subdir="frames", masks_subdir="masks", masks="object",
+                       mask_threshold=0)
     with pytest.raises(ValueError, match=r"masks are 6x4 \(WxH\) but frames are 12x8"):
         ds.load("v")
 

@@ -49,7 +49,13 @@ def test_bench_apply_runs():
     assert "apply (streaming)" in out and "peak RSS (GB)" in out
 
 
+def test_bench_survey_load_survives_kill():
+    out = _run("bench_survey.py", "--load", "--workers", "8", "--tasks", "6", "--responses", "2", "--kill-after", "4",
+               "--max-seconds", "60")
+    assert "requests/s" in out and "p99" in out and "12 stored (12 wanted); OK" in out
+
+
 @pytest.mark.parametrize("script", ["bench_hypercon.py", "bench_metrics.py", "bench_flow.py", "bench_baselines.py",
-                                    "bench_apply.py"])
+                                    "bench_apply.py", "bench_survey.py"])
 def test_bench_help(script):
     assert "usage" in _run(script, "--help").lower()

@@ -157,3 +157,24 @@ def test_trunk_key_mapping_for_every_net():
         assert set(mapped) == set(trunk_keys)
     with pytest.raises(ValueError, match="lacks"):
         map_trunk_keys(["slice1.0.weight"], {})
+
+
+@pytest.mark.parametrize("net", ["alex", "vgg", "squeeze"])
+def test_min_side_is_the_smallest_frame_each_trunk_runs_on(net):
+    import lpips
+
+    from metrics.lpips import MIN_SIDE
+
+    model = lpips.LPIPS(pretrained=False, net=net, version="0.1", pnet_rand=True, verbose=False).eval()
+    side = MIN_SIDE[net]
+    with torch.no_grad():
+        model(torch.rand(1, 3, side, side + 5), torch.rand(1, 3, side, side + 5), normalize=True)
+        with pytest.raises(RuntimeError, match="too small"):
+            model(torch.rand(1, 3, side - 1, side + 5), torch.rand(1, 3, side - 1, side + 5), normalize=True)
+
+
+def test_frames_smaller_than_the_trunk_are_unavailable_not_a_traceback(alex_trunk):
+    frames = torch.rand(2, 3, 1, 1)
+    video = EvalVideo(name="v", output=frames, source=frames, gt=frames.flip(0))
+    with pytest.raises(MetricUnavailable, match="lpips: v frames 1x1 are smaller than the 31x31 input of LPIPS's alex"):
+        LPIPSMetric(net="alex").compute(video)

@@ -75,32 +75,34 @@ def test_server_refuses_bad_posts_and_survives_kill(survey, capsys):
     qual = json.loads((survey / "qualification.json").read_text())
     correct = [t["correct"] for t in qual["triplets"]]
     server = Server(survey)
+    w1 = server.session()  # the browser that claims worker w1 (and keeps its cookie)
     try:
-        status, html = server.get("/qualify?worker=w1")
+        status, html = w1.get("/qualify?worker=w1")
         token = page_data(html)["token"]
-        assert server.post("/qualify", {"worker": "w1", "token": token, "answers": correct})[1]["qualified"]
-        assert server.post("/qualify", {"worker": "w1", "token": token, "answers": correct})[0] == 409  # replay
+        assert w1.post("/qualify", {"worker": "w1", "token": token, "answers": correct})[1]["qualified"]
+        assert w1.post("/qualify", {"worker": "w1", "token": token, "answers": correct})[0] == 409  # replay
         accepted = []
         for _ in range(3):
-            data = page_data(server.get("/next?worker=w1")[1])
+            data = page_data(w1.get("/next?worker=w1")[1])
             post = {"worker": "w1", "token": data["token"], "task": data["task"], "answer": "left", "difficult": False,
                     "time_on_page_ms": 1234}
-            assert server.post("/answer", post)[0] == 200
+            assert w1.post("/answer", post)[0] == 200
             accepted.append(data["task"])
-        assert server.post("/answer", post)[0] == 409  # the same post again
-        data = page_data(server.get("/next?worker=w1")[1])
+        assert w1.post("/answer", post)[0] == 409  # the same post again
+        data = page_data(w1.get("/next?worker=w1")[1])
         forged = {**post, "token": data["token"]}  # a live token of another task, on an answered task
-        assert server.post("/answer", forged)[0] == 403
-        assert server.post("/answer", b"{not json")[0] == 400
-        assert server.post("/answer", {**post, "token": data["token"], "task": data["task"], "answer": "up"})[0] == 400
-        assert server.post("/answer", {**post, "worker": "bad worker!"})[0] == 400
+        assert w1.post("/answer", forged)[0] == 403
+        assert w1.post("/answer", b"{not json")[0] == 400
+        assert w1.post("/answer", {**post, "token": data["token"], "task": data["task"], "answer": "up"})[0] == 400
+        assert w1.post("/answer", {**post, "worker": "bad worker!"})[0] == 400
         assert server.get("/next?worker=nobody")[0] == 403  # never qualified
         assert server.get("/qualification.json")[0] == 404  # the answers are not served
         server.kill()
         server = Server(survey)
-        assert server.post("/answer", post)[0] == 409  # still answered after the restart
+        w1.url = server.url  # the same browser (cookie) on the restarted server
+        assert w1.post("/answer", post)[0] == 409  # still answered after the restart
         ok = {**post, "token": data["token"], "task": data["task"]}
-        assert server.post("/answer", ok)[0] == 200  # its token survived too
+        assert w1.post("/answer", ok)[0] == 200  # its token survived too
     finally:
         server.kill()
     capsys.readouterr()

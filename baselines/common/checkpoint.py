@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from hypercon.io.atomic import atomic_path
+from hypercon.weights.registry import refusal_reason
 
 LOG = logging.getLogger(__name__)
 FORMAT = "hypercon-train-state/1"
@@ -64,8 +65,8 @@ def load_state(path: Path) -> dict[str, Any]:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises several types for truncated / foreign files
-        raise ValueError(f"training checkpoint {path} cannot be read ({type(exc).__name__}: {exc}); "
-                         f"delete it to start over") from exc
+        raise ValueError(f"training checkpoint {path} cannot be read ({type(exc).__name__}: {refusal_reason(exc)}); "
+                         f"delete it to start over") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise ValueError(f"training checkpoint {path} is not a {FORMAT} file")
     return state

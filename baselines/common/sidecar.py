@@ -30,6 +30,7 @@ from hypercon.io.atomic import atomic_path, atomic_write_bytes
 from hypercon.provenance import git_state
 from hypercon.weights import WeightsError, resolve_weights, sha256_of
 from hypercon.weights.manifest import stand_in_mark
+from hypercon.weights.registry import refusal_reason
 
 LOG = logging.getLogger(__name__)
 FORMAT = "hypercon-trained/1"
@@ -118,7 +119,11 @@ def load_trained(checkpoint: str | Path, weights_dir: str | Path | None = None,
     """Verify the sidecar, then load the module state dicts (``weights_only=True``)."""
     path, stand_in = locate_trained(checkpoint, weights_dir)
     sidecar = verify_sidecar(path)
-    state = torch.load(path, map_location=map_location, weights_only=True)
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:  # a file that matches a forged sidecar but holds more than tensors
+        raise SidecarError(f"trained checkpoint {path} was refused by the safe loader ({refusal_reason(exc)}); "
+                           "it is not a checkpoint this harness wrote: replace it") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise SidecarError(f"trained checkpoint {path} is not a {FORMAT} file")
     LOG.info("trained-here checkpoint %s: %d steps on %s (sha256 %s…)", path, sidecar.get("steps", 0),

@@ -8,7 +8,11 @@ import sys
 from pathlib import Path
 
 from hypercon.io.atomic import atomic_write_bytes
+from hypercon.io.overwrite import refuse_overwrite
 from hypercon.errors import EXIT_USER_ERROR, UserError, one_line
+
+
+SURVEY_FILES = ("survey.json", "qualification.json", "responses.sqlite")  # what analyze / export must not replace
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -29,6 +33,8 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="serve the survey on 127.0.0.1 and store the answers")
     serve.add_argument("survey")
     serve.add_argument("--port", type=int, default=8000, help="port (0: any free port, printed)")
+    serve.add_argument("--read-timeout", type=float, default=10.0,
+                       help="seconds one read of a request may wait (a connection lives at most 3x this)")
     analyze = sub.add_parser("analyze", help="the answers in Table 17's layout")
     analyze.add_argument("survey")
     analyze.add_argument("--format", choices=["md", "tex", "csv"], default="md")
@@ -56,13 +62,18 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "serve":
             from experiments.survey.server import serve
 
-            serve(Path(args.survey), args.port)
+            if args.read_timeout <= 0:
+                raise ValueError(f"--read-timeout must be positive, got {args.read_timeout}")
+            serve(Path(args.survey), args.port, args.read_timeout)
         else:
             from experiments.survey.analyze import export_csv, render
             from experiments.survey.db import db_path, responses
             from experiments.survey.server import load_survey
 
             survey, _ = load_survey(Path(args.survey))
+            refuse_overwrite({"--out": getattr(args, "out", None),
+                              "--csv": None if getattr(args, "csv_out", "-") == "-" else args.csv_out},
+                             {name: Path(args.survey) / name for name in SURVEY_FILES})
             rows = responses(db_path(Path(args.survey)))
             if args.command == "analyze":
                 text = render(survey, rows, args.format)

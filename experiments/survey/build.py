@@ -5,7 +5,8 @@ Layout under ``SURVEY/``::
 
     survey.json            pair, questions, responses wanted per task, seed, the tasks (left/right recorded)
     qualification.json     the 10 triplets and their answers (never served)
-    media/<clip>/00000.jpg frames of each clip; clip names are opaque (a worker cannot read the method)
+    media/<clip>/00000.jpg frames of each clip appearance; names are random and each appearance has its own, so
+                           a name tells neither the method nor which candidate equals the reference
     assets/                survey.js, survey.css
     mturk/<task>.xml       HTMLQuestion per task (``--mturk``), for upload by the user
     responses.sqlite       the answers (written by ``serve``)
@@ -13,8 +14,8 @@ Layout under ``SURVEY/``::
 
 from __future__ import annotations
 
-import hashlib
 import logging
+import secrets
 import shutil
 from pathlib import Path
 from typing import Any
@@ -49,9 +50,9 @@ def parse_questions(text: str) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def clip_id(*parts: str) -> str:
-    """An opaque, stable folder name for a clip (a worker cannot tell the method from the URL)."""
-    return hashlib.sha256("/".join(parts).encode()).hexdigest()[:16]
+def clip_id() -> str:
+    """A fresh random media name (64 bits): it says nothing about the method, the video or the answer."""
+    return secrets.token_hex(8)
 
 
 def _find(group: VideoGroup, name: str) -> Panel | None:
@@ -64,17 +65,18 @@ def _reference(group: VideoGroup) -> Panel | None:
 
 
 class ClipWriter:
-    """Writes each clip's JPEG frames once under ``media/``; returns its id."""
+    """Writes one appearance of a clip (its JPEG frames) under ``media/<random id>/``; returns the id. The same
+    clip shown twice (the reference and the identical candidate of a qualification triplet, the frame-wise video
+    as video 1 and as a candidate) gets two names, so comparing names gives no answer away."""
 
     def __init__(self, root: Path, quality: int, max_side: int) -> None:
         self.root, self.quality, self.max_side = root, quality, max_side
         self.written: dict[str, int] = {}
 
-    def __call__(self, key: str, frames: list[np.ndarray] | np.ndarray, length: int) -> str:
-        cid = clip_id(str(self.root.resolve()), key)
-        if cid not in self.written:
-            size = fit_size(frames[0].shape[1], frames[0].shape[0], self.max_side)
-            self.written[cid] = write_jpegs(list(frames)[:length], self.root / "media" / cid, size, self.quality)
+    def __call__(self, frames: list[np.ndarray] | np.ndarray, length: int) -> str:
+        cid = clip_id()
+        size = fit_size(frames[0].shape[1], frames[0].shape[0], self.max_side)
+        self.written[cid] = write_jpegs(list(frames)[:length], self.root / "media" / cid, size, self.quality)
         return cid
 
 
@@ -92,6 +94,8 @@ def build_survey(runs: list[Path | str], pair: tuple[str, str], questions: list[
     if (out / "responses.sqlite").exists():
         raise SettingError(f"{out / 'responses.sqlite'} exists: this survey already has answers; build into a new "
                            "folder (rebuilding would change the tasks they answered)")
+    if (out / "survey.json").is_file():  # a rebuild: the old appearances' random names would linger
+        shutil.rmtree(out / "media", ignore_errors=True)
     rng = np.random.default_rng(seed)
     write = ClipWriter(out, quality, max_side)
     tasks: list[dict[str, Any]] = []
@@ -113,17 +117,15 @@ def build_survey(runs: list[Path | str], pair: tuple[str, str], questions: list[
                 "id": f"t{len(tasks):04d}", "question": question, "dataset": group.dataset, "style": group.style,
                 "video": group.video, "left": pair[0] if left is a else pair[1],
                 "right": pair[0] if right is a else pair[1], "left_job": left.job, "right_job": right.job,
-                "left_clip": write(f"{left.job}/{group.video}", frames[left.job], length),
-                "right_clip": write(f"{right.job}/{group.video}", frames[right.job], length),
-                "reference_clip": write(f"{ref.job}/{group.video}", frames[ref.job], length)
-                if question == "adherence" else None,
+                "left_clip": write(frames[left.job], length), "right_clip": write(frames[right.job], length),
+                "reference_clip": write(frames[ref.job], length) if question == "adherence" else None,
                 "frames": length, "fps": group.fps})
     if not tasks:
         raise SettingError(f"no video under {', '.join(map(str, runs))} has outputs of both {pair[0]} and {pair[1]} "
                            "(check --pair against the method names of the runs)")
     videos, triplets = make_triplets(seed=seed)
-    qual = [{"reference": write(f"qualification/{t['reference']}", videos[t["reference"]], 10**6),
-             "candidates": [write(f"qualification/{c}", videos[c], 10**6) for c in t["candidates"]],
+    qual = [{"reference": write(videos[t["reference"]], 10**6),
+             "candidates": [write(videos[c], 10**6) for c in t["candidates"]],
              "correct": t["correct"]} for t in triplets]
     atomic_write_json(out / "qualification.json", {"triplets": qual, "pass_mark": PASS_MARK,
                                                    "frames": int(next(iter(videos.values())).shape[0]), "fps": 8})

@@ -102,9 +102,11 @@ def record_qualification(path: Path, worker: str, token: str, correct: int, tota
 
 
 def record_response(path: Path, worker: str, token: str, task: dict[str, Any], answer: str, difficult: bool,
-                    time_on_page_ms: int) -> int:
+                    time_on_page_ms: int, cap: int | None = None) -> int:
     """Store one answer (``answer`` = "left" | "right"); returns its row id. Refused: not qualified (403), bad
-    token (403), replayed token or a second answer to the task (409)."""
+    token (403), replayed token, a second answer to the task or a task that already has ``cap`` answers (409).
+    The cap is counted inside the same ``BEGIN IMMEDIATE`` transaction as the insert, so concurrent posts
+    cannot overshoot it."""
     with connect(path) as conn:
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -114,6 +116,9 @@ def record_response(path: Path, worker: str, token: str, task: dict[str, Any], a
             _use_token(conn, token, worker, task["id"])
             if conn.execute("SELECT 1 FROM responses WHERE worker = ? AND task = ?", (worker, task["id"])).fetchone():
                 raise Refused(409, f"worker {worker} already answered task {task['id']}")
+            stored = conn.execute("SELECT COUNT(*) FROM responses WHERE task = ?", (task["id"],)).fetchone()[0]
+            if cap is not None and stored >= cap:
+                raise Refused(409, f"task {task['id']} already has its {cap} responses (open the next task)")
             cur = conn.execute(
                 "INSERT INTO responses (worker, task, question, left_method, right_method, answer, chosen, difficult, "
                 "time_on_page_ms, qualified, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)",

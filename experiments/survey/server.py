@@ -11,8 +11,14 @@ Standard library only (``http.server.ThreadingHTTPServer``); answers go to ``SUR
                                    "time_on_page_ms": int} → {"ok", "next"}
     GET  /assets/…, /media/…      static files (nothing else under SURVEY/ is served)
 
-Malformed posts are refused with 400, an unqualified worker or a foreign token with 403, a replayed post
-or a second answer to a task with 409; nothing is stored for a refused post.
+Malformed posts are refused with 400 (over :data:`~experiments.survey.bodies.MAX_BODY` bytes, JSON nested
+deeper than :data:`~experiments.survey.bodies.MAX_DEPTH`, other keys or types than
+:data:`~experiments.survey.bodies.SHAPES`), a request naming a worker without the secret the server issued to
+that worker's browser (:mod:`experiments.survey.sessions`), an unqualified worker or a foreign token with 403,
+a replayed post, a second answer to a task or an answer to a task that already has ``responses_per_task``
+answers with 409; nothing is stored for a refused post. Each read waits at most ``read_timeout`` seconds, a
+connection lives at most :data:`DEADLINE_READS` × that, and the listen backlog is :data:`BACKLOG`.
+The threat model and the measured load: ``docs/survey.md``.
 """
 
 from __future__ import annotations
@@ -20,24 +26,28 @@ from __future__ import annotations
 import json
 import logging
 import mimetypes
-import re
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from experiments.survey import db
+from experiments.survey import db, sessions
+from experiments.survey.bodies import MAX_BODY, WORKER, parse_body
 from experiments.survey.pages import message_page, qualification_page, start_page, task_page
 from experiments.survey.qualification import score
+from experiments.survey.watchdog import Watchdog
 from hypercon.errors import SettingError
 
 log = logging.getLogger(__name__)
 
-WORKER = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-MAX_BODY = 64 * 1024
 MAX_TIME_MS = 24 * 3600 * 1000
 STATIC_DIRS = ("assets", "media")
+READ_TIMEOUT = 10.0  # seconds one read of a request may wait (``serve --read-timeout``)
+DEADLINE_READS = 3  # a connection is closed after DEADLINE_READS × read_timeout, however it trickles
+#: the listen backlog: the documented load is 200 simultaneous connections (docs/survey.md); the kernel caps
+#: it at net.core.somaxconn (4096 on current Linux)
+BACKLOG = 1024
 
 
 def load_survey(root: Path) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -63,21 +73,32 @@ class SurveyHandler(BaseHTTPRequestHandler):
     db_file: Path
     tasks: dict[str, dict[str, Any]]
     server_version = "hypercon-survey"
+    timeout = READ_TIMEOUT  # socketserver sets it on the connection: each read waits at most this long
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.watchdog.register(self.connection)
+
+    def finish(self) -> None:
+        self.server.watchdog.forget(self.connection)
+        super().finish()
 
     # ---- plumbing ---------------------------------------------------------------------------------
     def log_message(self, fmt: str, *args: Any) -> None:
         log.info("%s %s", self.address_string(), fmt % args)
 
-    def _send(self, status: int, body: bytes, ctype: str) -> None:
+    def _send(self, status: int, body: bytes, ctype: str, secret: str | None = None) -> None:
         self.send_response(status)
+        if secret is not None:
+            self.send_header("Set-Cookie", sessions.set_cookie(secret))
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
         self.end_headers()
         self.wfile.write(body)
 
-    def _html(self, text: str, status: int = 200) -> None:
-        self._send(status, text.encode(), "text/html; charset=utf-8")
+    def _html(self, text: str, status: int = 200, secret: str | None = None) -> None:
+        self._send(status, text.encode(), "text/html; charset=utf-8", secret)
 
     def _json(self, obj: dict[str, Any], status: int = 200) -> None:
         self._send(status, json.dumps(obj).encode(), "application/json")
@@ -88,6 +109,17 @@ class SurveyHandler(BaseHTTPRequestHandler):
             self._html(message_page("Bad request", "worker must be 1-64 letters, digits, - or _"), 400)
             return None
         return worker
+
+    def _holds(self, worker: str) -> bool:
+        """Whether this request carries the secret issued to ``worker``'s browser."""
+        return sessions.holds(self.db_file, worker, sessions.cookie_secret(self.headers.get("Cookie")))
+
+    def _session(self, path: str, worker: str) -> tuple[bool, str | None]:
+        """(allowed, a newly issued secret): ``/qualify`` claims an unclaimed worker id for this browser."""
+        if self._holds(worker):
+            return True, None
+        secret = sessions.claim(self.db_file, worker) if path == "/qualify" else None
+        return secret is not None, secret
 
     # ---- GET --------------------------------------------------------------------------------------
     def do_GET(self) -> None:  # noqa: N802 - http.server's name
@@ -103,11 +135,15 @@ class SurveyHandler(BaseHTTPRequestHandler):
         worker = self._worker(query)
         if worker is None:
             return None
+        allowed, secret = self._session(url.path, worker)
+        if not allowed:
+            return self._html(message_page("Not your worker id", f"Worker id {worker} belongs to another browser: "
+                                           "use the browser you started in, or a new worker id."), 403)
         status = db.worker_status(self.db_file, worker)
         if url.path == "/qualify":
             if status is None:
                 token = db.issue_token(self.db_file, worker, db.QUALIFICATION)
-                return self._html(qualification_page(worker, token, self.qual))
+                return self._html(qualification_page(worker, token, self.qual), secret=secret)
             if status["qualified"]:
                 return self._redirect(f"/next?worker={worker}")
         if status is None or not status["qualified"]:
@@ -141,31 +177,28 @@ class SurveyHandler(BaseHTTPRequestHandler):
         if path not in ("/qualify", "/answer"):
             return self._json({"error": f"no such endpoint {path}"}, 404)
         try:
-            body = self._body()
+            body = parse_body(self._read_body(), path)
+            if not self._holds(body["worker"]):
+                raise db.Refused(403, f"this browser holds no session of worker {body['worker']} "
+                                      "(start at /qualify?worker=… in this browser)")
             reply = self._qualify(body) if path == "/qualify" else self._answer(body)
         except db.Refused as exc:
             return self._json({"error": str(exc)}, exc.status)
         return self._json(reply)
 
-    def _body(self) -> dict[str, Any]:
+    def _read_body(self) -> bytes:
+        """The request body (Content-Length bytes, at most MAX_BODY; a short read is bad JSON later)."""
         try:
             length = int(self.headers.get("Content-Length") or -1)
         except ValueError:
             length = -1
         if not 0 < length <= MAX_BODY:
             raise db.Refused(400, f"a JSON body of 1..{MAX_BODY} bytes is needed")
-        try:
-            body = json.loads(self.rfile.read(length))
-        except (UnicodeDecodeError, ValueError):
-            raise db.Refused(400, "the body is not JSON") from None
-        if not isinstance(body, dict) or not WORKER.match(str(body.get("worker", ""))) or \
-                not isinstance(body.get("token"), str):
-            raise db.Refused(400, "worker (1-64 letters, digits, - or _) and token are needed")
-        return body
+        return self.rfile.read(length)
 
     def _qualify(self, body: dict[str, Any]) -> dict[str, Any]:
-        answers, triplets = body.get("answers"), self.qual["triplets"]
-        if not isinstance(answers, list) or len(answers) != len(triplets) or \
+        answers, triplets = body["answers"], self.qual["triplets"]
+        if len(answers) != len(triplets) or \
                 any(type(a) is not int or a not in (0, 1) for a in answers):
             raise db.Refused(400, f"answers must be {len(triplets)} values of 0 or 1")
         correct = score(answers, triplets)
@@ -177,32 +210,47 @@ class SurveyHandler(BaseHTTPRequestHandler):
                 **({"next": f"/next?worker={body['worker']}"} if qualified else {})}
 
     def _answer(self, body: dict[str, Any]) -> dict[str, Any]:
-        task = self.tasks.get(body.get("task")) if isinstance(body.get("task"), str) else None
+        task = self.tasks.get(body["task"])
         if task is None:
             raise db.Refused(400, "unknown task")
-        if body.get("answer") not in ("left", "right") or not isinstance(body.get("difficult"), bool):
-            raise db.Refused(400, "answer must be left or right and difficult true or false")
-        elapsed = body.get("time_on_page_ms")
-        if type(elapsed) is not int or not 0 <= elapsed <= MAX_TIME_MS:
+        if body["answer"] not in ("left", "right"):
+            raise db.Refused(400, "answer must be left or right")
+        elapsed = body["time_on_page_ms"]
+        if not 0 <= elapsed <= MAX_TIME_MS:
             raise db.Refused(400, f"time_on_page_ms must be an integer in 0..{MAX_TIME_MS}")
-        db.record_response(self.db_file, body["worker"], body["token"], task, body["answer"], body["difficult"], elapsed)
+        db.record_response(self.db_file, body["worker"], body["token"], task, body["answer"], body["difficult"],
+                           elapsed, cap=int(self.survey["responses_per_task"]))
         return {"ok": True, "message": "saved", "next": f"/next?worker={body['worker']}"}
 
 
-def make_server(root: Path | str, port: int = 8000, host: str = "127.0.0.1") -> ThreadingHTTPServer:
+class SurveyServer(ThreadingHTTPServer):
+    """A threading HTTP server with a listen backlog of :data:`BACKLOG` and a :class:`Watchdog` on its
+    connections."""
+
+    request_queue_size = BACKLOG
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], handler: type, deadline: float) -> None:
+        self.watchdog = Watchdog(deadline)
+        super().__init__(address, handler)
+
+
+def make_server(root: Path | str, port: int = 8000, host: str = "127.0.0.1",
+                read_timeout: float = READ_TIMEOUT) -> SurveyServer:
     """The survey server bound to ``host:port`` (``port=0``: any free port; see ``server_address``)."""
     root = Path(root)
     survey, qual = load_survey(root)
     db.init(db.db_path(root))
+    sessions.init(db.db_path(root))
     handler = type("Handler", (SurveyHandler,), {"root": root, "survey": survey, "qual": qual,
-                                                "db_file": db.db_path(root),
+                                                "db_file": db.db_path(root), "timeout": read_timeout,
                                                 "tasks": {t["id"]: t for t in survey["tasks"]}})
-    return ThreadingHTTPServer((host, port), handler)
+    return SurveyServer((host, port), handler, DEADLINE_READS * read_timeout)
 
 
-def serve(root: Path | str, port: int = 8000) -> None:
+def serve(root: Path | str, port: int = 8000, read_timeout: float = READ_TIMEOUT) -> None:
     """Serve until interrupted; prints the address (one line, flushed) once listening."""
-    server = make_server(root, port)
+    server = make_server(root, port, read_timeout=read_timeout)
     print(f"serving {root} on http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C stops)", flush=True)
     try:
         server.serve_forever()

@@ -5,7 +5,9 @@
 * Grayscale, palette and RGBA files are converted to RGB (alpha dropped) with a logged warning naming the
   file; 16-bit files are scaled to 8 bit.
 * Masks come back as ``known`` ``[T,1,H,W]`` float32, 1 = known, 0 = hole. A mask file marks pixels as
-  "set" (white: value > ``threshold``; for palette/indexed PNGs such as DAVIS annotations: index > 0).
+  "set" (white: value > ``threshold``, colour as luma; a 0/1 file: 1; for palette/indexed PNGs such as DAVIS
+  annotations: index > 0; the rule: :mod:`hypercon.io.mask_values`). Masks where the threshold hides every
+  non-zero value are refused naming the folder, the largest value and ``dataset.mask_threshold``.
   ``polarity="hole"`` means set pixels are holes (DAVIS, ProPainter); ``polarity="known"`` means set
   pixels are known. Files this project writes use ``polarity="known"`` (white = known, like VIE's mode
   '1' masks with 1 = known).
@@ -26,6 +28,7 @@ from PIL import Image
 from torch import Tensor
 
 from hypercon.io.atomic import atomic_path
+from hypercon.io.mask_values import check_marks_something, marked_pixels
 from hypercon.checks import check_frames, frames_from_uint8, frames_to_uint8
 from hypercon.errors import InputError, InputNotFound, NotAFolder, SettingError
 
@@ -149,17 +152,8 @@ def read_frames(source: str | os.PathLike | Sequence, max_frames: int | None = N
 
 
 def _mask_set(img: Image.Image, threshold: int) -> np.ndarray:
-    """Boolean ``[H,W]``: True where the mask file marks a pixel (white / label > 0)."""
-    if img.mode == "P":  # indexed label map (DAVIS annotations): any object id > 0
-        return np.asarray(img) > 0
-    if img.mode == "1":
-        return np.asarray(img, dtype=bool)
-    if img.mode in ("LA", "La", "RGB", "RGBA", "RGBX", "PA", "CMYK", "YCbCr"):
-        img = img.convert("L")
-    arr = _to_uint8_array(img)
-    if arr.ndim == 3:
-        arr = arr[..., 0]
-    return arr > threshold
+    """Boolean ``[H,W]``: True where the mask file marks a pixel (:mod:`hypercon.io.mask_values`)."""
+    return marked_pixels(img, threshold, _to_uint8_array)
 
 
 def read_mask(path: str | os.PathLike, polarity: str = "hole", threshold: int = 127) -> Tensor:
@@ -189,7 +183,10 @@ def read_masks(
             first = masks[0]
             _check_same_size(path, (m.shape[2], m.shape[1]), files[0], (first.shape[2], first.shape[1]), "mask")
         masks.append(m)
-    return torch.stack(masks)
+    known = torch.stack(masks)
+    any_marked = bool((known < 0.5).any() if polarity == "hole" else (known > 0.5).any())
+    check_marks_something(files, any_marked, threshold, _to_uint8_array, _open)
+    return known
 
 
 def _atomic_save(img: Image.Image, path: Path) -> None:

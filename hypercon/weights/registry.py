@@ -273,7 +273,8 @@ def restricted_pickle_load(path: str | Path, allowed: tuple[str, ...], encoding:
 
 def refusal_reason(exc: BaseException) -> str:
     """One line saying why a safe load failed: torch's ``Unsupported global: GLOBAL x.y`` line when there
-    is one (its message is many lines of advice to load unsafely), else the first line."""
+    is one, else its first line that gives no advice to load unsafely (torch's message is many lines of it:
+    "Re-running torch.load with weights_only set to False will likely succeed"). Never that advice."""
     import re
 
     lines = [re.sub(r"\x1b\[[0-9;]*m", "", ln).strip() for ln in str(exc).splitlines()]
@@ -282,7 +283,9 @@ def refusal_reason(exc: BaseException) -> str:
         match = re.search(r"Unsupported global: GLOBAL ([\w.]+)", ln)
         if match:
             return f"unsupported global {match.group(1)}"
-    return lines[0] if lines else type(exc).__name__
+    advice = re.compile(r"weights_only|can still be loaded|trust|Re-running|safe_globals|arbitrary code", re.I)
+    plain = [ln for ln in lines if not advice.search(ln)]
+    return plain[0] if plain else f"{type(exc).__name__} from the safe loader"
 
 
 def load_checkpoint(resolved: ResolvedWeights, map_location: Any = "cpu") -> Any:
