@@ -16,6 +16,7 @@ import numpy as np
 from torch import Tensor
 
 from hypercon.component import weights_tier
+from metrics.registry import metric_class
 
 if TYPE_CHECKING:
     from metrics.source_motion import SourceMotion
@@ -171,6 +172,11 @@ class _Metric(ABC):
     keys: ClassVar[dict[str, MetricKey]] = {}
     compare_with: str | None = None
 
+    @classmethod
+    def declared_specs(cls) -> dict[str, MetricKey]:
+        """The class's declared ``keys`` with ``metric`` (its name) and ``set_metric`` filled in."""
+        return {k: replace(s, metric=cls.name, set_metric=issubclass(cls, SetMetric)) for k, s in cls.keys.items()}
+
     def result_keys(self) -> list[str]:
         """The keys this instance produces (default: every declared key)."""
         return list(self.keys)
@@ -178,7 +184,7 @@ class _Metric(ABC):
     def key_specs(self) -> dict[str, MetricKey]:
         """``{key: MetricKey}`` of this instance, with ``metric``, ``set_metric`` and the option-chosen
         comparison filled in."""
-        declared = declared_key_specs(type(self))
+        declared = type(self).declared_specs()
         out = {}
         for key in self.result_keys():
             spec = declared[key]
@@ -286,16 +292,14 @@ def specs_from_provenance(metric_provenance: Mapping[str, Any]) -> dict[str, Met
         if recorded:
             out.update({k: MetricKey.from_dict(v) for k, v in recorded.items()})
             continue
-        from metrics.registry import metric_class
-
         try:
             cls = metric_class(str((prov or {}).get("name") or name))
         except ValueError:
             continue
-        out.update(declared_key_specs(cls))
+        out.update(cls.declared_specs())
     return out
 
 
-def declared_key_specs(cls: type) -> dict[str, MetricKey]:
-    """A metric class's declared keys with ``metric`` and ``set_metric`` filled in."""
-    return {k: replace(s, metric=cls.name, set_metric=issubclass(cls, SetMetric)) for k, s in cls.keys.items()}
+def declared_key_specs(cls: type[_Metric]) -> dict[str, MetricKey]:
+    """A metric class's declared keys with ``metric`` and ``set_metric`` filled in (:meth:`_Metric.declared_specs`)."""
+    return cls.declared_specs()
