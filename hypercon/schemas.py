@@ -276,7 +276,7 @@ class ContextualAttentionSchema:
 
 
 @dataclass
-class CallableModelSchema:  # model=callable; model=torchscript | onnx extend it (conf/model/callable.yaml)
+class CallableModelSchema:  # model=callable; model=export | torchscript | onnx extend it (conf/model/callable.yaml)
     _target_: str
     name: str
     target: Optional[str]  # package.module:function | :Class (null for a file model)
@@ -295,7 +295,7 @@ class CallableModelSchema:  # model=callable; model=torchscript | onnx extend it
 
 
 @dataclass
-class FileModelSchema(CallableModelSchema):  # model=torchscript | onnx
+class FileModelSchema(CallableModelSchema):  # model=export | torchscript | onnx
     path: str
 
 
@@ -487,6 +487,7 @@ SCHEMAS: dict[str, type] = {
     "model_wei_image2image_schema": WeiImage2ImageSchema,
     "model_callable_schema": CallableModelSchema,
     "model_torchscript_schema": FileModelSchema,
+    "model_export_schema": FileModelSchema,
     "model_onnx_schema": FileModelSchema,
     "flow_dis_schema": DISFlowSchema,
     "flow_farneback_schema": FarnebackFlowSchema,
