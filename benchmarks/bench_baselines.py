@@ -98,7 +98,8 @@ def build(args: argparse.Namespace) -> dict:
     return {"model": model, "hypercon": hypercon, "vcons_net": net, "vcons_weights": weights, "dvp": dvp}
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The command line of the module docstring."""
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--size", default="832x480", help="WxH of the frame-wise / HyperCon / vcons video")
     p.add_argument("--frames", type=int, default=8)
@@ -117,13 +118,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--vinet-repeat", type=int, default=1)
     p.add_argument("--skip-vinet", action="store_true")
     p.add_argument("--device", default="cpu")
-    args = p.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    return p.parse_args(argv)
+
+
+def interleaved_runs(args: argparse.Namespace, parts: dict, frames: torch.Tensor) -> dict[str, Callable[[], object]]:
+    """The methods timed round-robin: frame-wise, HyperCon, vcons (alone and after frame-wise) and, unless
+    ``--skip-inpaint``, frame-wise and HyperCon inpainting with ``--inpaint-model``."""
     from baselines.vcons.method import vcons_video
 
-    parts = build(args)
-    width, height = _size(args.size)
-    frames = synthetic_frames(args.frames, width, height).to(args.device)
     model, net = parts["model"], parts["vcons_net"]
     processed = model(frames)
     runs = {
@@ -143,43 +145,70 @@ def main(argv: list[str] | None = None) -> int:
         hidden = hide_holes(frames, known)
         runs[f"frame-wise inpainting ({args.inpaint_model})"] = lambda: inpainter(hidden, known)
         runs["HyperCon inpainting"] = lambda: inpaint_hypercon.run(hidden, known)
+    return runs
+
+
+def time_round_robin(runs: dict[str, Callable[[], object]], repeat: int, device: str) -> dict[str, list[float]]:
+    """One warm-up call each (allocations, cuDNN autotuning), then ``repeat`` rounds A B C, A B C, …"""
     with torch.no_grad():
-        for fn in runs.values():  # warm-up (allocations, cuDNN autotuning)
+        for fn in runs.values():
             fn()
         seconds: dict[str, list[float]] = {k: [] for k in runs}
-        for _ in range(args.repeat):
+        for _ in range(repeat):
             for name, fn in runs.items():
-                seconds[name].append(timed(fn, args.device))
+                seconds[name].append(timed(fn, device))
+    return seconds
+
+
+def dvp_row(args: argparse.Namespace, parts: dict) -> list:
+    """DVP's seconds per ``--dvp-frames``-frame video (its training is the cost), P given."""
+    dw, dh = _size(args.dvp_size)
+    dvp_frames = synthetic_frames(args.dvp_frames, dw, dh).to(args.device)
+    dvp_reference = parts["model"](dvp_frames)
+    dvp_seconds = [timed(lambda: parts["dvp"].run(dvp_frames, reference=dvp_reference), args.device)
+                   for _ in range(args.dvp_repeat)]
+    med = statistics.median(dvp_seconds)
+    return [f"DVP ({args.dvp_epochs} epochs, P given)", f"{dw}x{dh}", args.dvp_frames, f"{med:.3f}",
+            f"{args.dvp_frames / med:.3f}", "–"]
+
+
+def vinet_row(args: argparse.Namespace, frames: torch.Tensor, framewise_per_frame: float) -> list:
+    """VINet's loop with RANDOM weights (tier test) over ``--vinet-frames`` frames at ``--size``."""
+    from baselines.vinet.method import vinet_video
+    from baselines.vinet.network import VINet
+
+    height, width = frames.shape[-2:]
+    vinet = VINet(crop_size=args.vinet_size).to(args.device).eval()  # random weights: tier test
+    vframes = frames[: args.vinet_frames] if args.vinet_frames <= args.frames else \
+        synthetic_frames(args.vinet_frames, width, height).to(args.device)
+    vknown = centred_hole(vframes)
+    with torch.no_grad():
+        vinet_seconds = [timed(lambda: vinet_video(vinet, vframes, vknown), args.device)
+                         for _ in range(args.vinet_repeat)]
+    med = statistics.median(vinet_seconds)
+    steps = args.vinet_frames + min(30, args.vinet_frames)
+    return [f"VINet (random weights, tier test; {steps} steps)", f"{width}x{height} via {args.vinet_size}²",
+            args.vinet_frames, f"{med:.3f}", f"{args.vinet_frames / med:.3f}",
+            f"{med / args.vinet_frames / framewise_per_frame:.2f}"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Time the methods (module docstring) and print one table."""
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    parts = build(args)
+    width, height = _size(args.size)
+    frames = synthetic_frames(args.frames, width, height).to(args.device)
+    seconds = time_round_robin(interleaved_runs(args, parts, frames), args.repeat, args.device)
     rows, base = [], statistics.median(seconds["frame-wise"])
     for name, values in seconds.items():
         med = statistics.median(values)
         rows.append([name, f"{width}x{height}", args.frames, f"{med:.3f}", f"{args.frames / med:.2f}",
                      f"{med / base:.2f}"])
     if parts["dvp"] is not None:
-        dw, dh = _size(args.dvp_size)
-        dvp_frames = synthetic_frames(args.dvp_frames, dw, dh).to(args.device)
-        dvp_reference = model(dvp_frames)
-        dvp_seconds = [timed(lambda: parts["dvp"].run(dvp_frames, reference=dvp_reference), args.device)
-                       for _ in range(args.dvp_repeat)]
-        med = statistics.median(dvp_seconds)
-        rows.append([f"DVP ({args.dvp_epochs} epochs, P given)", f"{dw}x{dh}", args.dvp_frames, f"{med:.3f}",
-                     f"{args.dvp_frames / med:.3f}", "–"])
+        rows.append(dvp_row(args, parts))
     if not args.skip_vinet:
-        from baselines.vinet.method import vinet_video
-        from baselines.vinet.network import VINet
-
-        vinet = VINet(crop_size=args.vinet_size).to(args.device).eval()  # random weights: tier test
-        vframes = frames[: args.vinet_frames] if args.vinet_frames <= args.frames else \
-            synthetic_frames(args.vinet_frames, width, height).to(args.device)
-        vknown = centred_hole(vframes)
-        with torch.no_grad():
-            vinet_seconds = [timed(lambda: vinet_video(vinet, vframes, vknown), args.device)
-                             for _ in range(args.vinet_repeat)]
-        med = statistics.median(vinet_seconds)
-        steps = args.vinet_frames + min(30, args.vinet_frames)
-        rows.append([f"VINet (random weights, tier test; {steps} steps)", f"{width}x{height} via "
-                     f"{args.vinet_size}²", args.vinet_frames, f"{med:.3f}", f"{args.vinet_frames / med:.3f}",
-                     f"{med / args.vinet_frames / (base / args.frames):.2f}"])
+        rows.append(vinet_row(args, frames, base / args.frames))
     device = torch.cuda.get_device_name() if args.device.startswith("cuda") else f"cpu ({torch.get_num_threads()} threads)"
     print(f"# blind baselines, {device}, model={args.model}, vcons: {parts['vcons_weights']}, "
           f"median of {args.repeat} interleaved runs (DVP: {args.dvp_repeat})")

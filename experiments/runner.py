@@ -50,12 +50,12 @@ log = logging.getLogger(__name__)
 def build_metrics(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, str]]:
     """Instantiate the configured metrics. Required metrics that cannot run raise here, before any
     work; optional ones (``metrics.optional``) are recorded as unavailable with the reason."""
-    from metrics.evaluate import build_metrics as build
+    from metrics.evaluate import build_metrics
 
     options = OmegaConf.to_container(cfg.metrics.options, resolve=True) if cfg.metrics.options else {}
     common = {"weights_dir": cfg.paths.weights_dir, "device": str(cfg.device),
               "cache_dir": str(Path(cfg.paths.cache_dir)), "occlusion_rule": str(cfg.metrics.occlusion_rule)}
-    return build(list(cfg.metrics.names), options, common=common, optional=cfg.metrics.optional or [])
+    return build_metrics(list(cfg.metrics.names), options, common=common, optional=cfg.metrics.optional or [])
 
 
 def _skip_in_metrics(metrics: dict[str, Any], record: dict[str, Any]) -> None:

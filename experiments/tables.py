@@ -68,7 +68,7 @@ TABLES = {
 def header(spec: MetricKey, flow: str | None = None) -> str:
     """``"E_warp(dis) ↓"``: the key's label (with the metric flow for source-motion keys) and direction."""
     label = spec.label
-    if flow and spec.compares_with == "source":
+    if flow and spec.compare_with == "source":
         label = label.replace("E_warp", f"E_warp({flow})")
     return f"{label} {spec.direction()}"
 

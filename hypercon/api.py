@@ -29,7 +29,7 @@ from hypercon.method import VideoMethod
 from hypercon.models.base import ImageModel
 
 #: model files by extension → the config that loads them (conf/model/<name>.yaml)
-MODEL_FILES = {".pt": "torchscript", ".pth": "torchscript", ".ts": "torchscript", ".onnx": "onnx"}
+MODEL_FILES = {".pt2": "export", ".pt": "torchscript", ".pth": "torchscript", ".ts": "torchscript", ".onnx": "onnx"}
 
 
 def _root_values(device: str | None, seed: int | None) -> dict[str, Any]:
@@ -42,7 +42,7 @@ def resolve_model(g: ImageModel | Callable | str, conventions: Mapping[str, Any]
 
     ``g``: an ``ImageModel`` (used as is); a Python callable (wrapped by ``model=callable``); or a spec string:
     a config name (``kmeans_palette``, ``fst_engstrom:udnie`` = with that style), ``package.module:function``,
-    or a ``.pt`` / ``.onnx`` file. ``conventions`` (``{"range": [-1, 1], "channels": "BGR", …}``, the keys of
+    or a ``.pt2`` (``torch.export``) / ``.pt`` (TorchScript) / ``.onnx`` file. ``conventions`` (``{"range": [-1, 1], "channels": "BGR", …}``, the keys of
     ``conf/model/callable.yaml``) apply to callables and files; keys left out keep the yaml's values."""
     from hypercon.config import available, compose_component
 
@@ -76,7 +76,7 @@ def resolve_model(g: ImageModel | Callable | str, conventions: Mapping[str, Any]
         name, given = "callable", {**given, "model.target": g}
     else:
         raise SettingError(f"model {g!r}: not a config name ({', '.join(available('model'))}), "
-                           "a 'package.module:function' or a .pt / .onnx file")
+                           "a 'package.module:function' or a .pt2 / .pt / .onnx file")
     model = _instantiate(compose_component("model", name, values={**values, **given}))
     model.name = name
     return model

@@ -7,9 +7,9 @@
     python -m hypercon env [--strict] [--lock FILE]
 
 INPUT and OUTPUT are a video file (mp4, …) or a folder of frames (PNG out). MODEL is a config name
-(``kmeans_palette``, ``fst_engstrom:udnie``), ``package.module:function`` or a ``.pt`` / ``.onnx`` file; ``--conv``
-declares a callable's or file's conventions (``--conv range=[-1,1] --conv channels=BGR``, the keys of
-``conf/model/callable.yaml``). Options left out keep their values in ``conf/`` (e.g. HyperCon's in
+(``kmeans_palette``, ``fst_engstrom:udnie``), ``package.module:function`` or a ``.pt2`` (``torch.export``) /
+``.pt`` (TorchScript) / ``.onnx`` file; ``--conv`` declares a callable's or file's conventions
+(``--conv range=[-1,1] --conv channels=BGR``, the keys of ``conf/model/callable.yaml``). Options left out keep their values in ``conf/`` (e.g. HyperCon's in
 ``conf/method/hypercon.yaml``). ``apply`` streams (:mod:`hypercon.apply`); ``--compare`` also writes the
 frame-wise output (``OUTPUT_framewise``) and ``OUTPUT_compare.mp4`` (input | frame-wise | HyperCon) and prints
 E_warp and C_PSNR of both. ``evaluate`` is ``python -m metrics`` for one video (video files too). ``env``
@@ -38,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     a = sub.add_parser("apply", help="apply a method (HyperCon) with an image model to one video")
     a.add_argument("input", help="video file or folder of frames")
-    a.add_argument("--model", required=True, help="config name, package.module:function, or a .pt / .onnx file")
+    a.add_argument("--model", required=True, help="config name, package.module:function, or a .pt2 / .pt / .onnx file")
     a.add_argument("--out", required=True, help="output video file (.mp4) or folder of PNG frames")
     a.add_argument("--mask", help="folder of masks, one per frame (inpainting)")
     a.add_argument("--mask-polarity", choices=("hole", "known"), default="hole",

@@ -149,35 +149,41 @@ class HyperCon(VideoMethod):
             torch.cuda.synchronize(self.device)
         return time.perf_counter()
 
-    def _produce(self, wanted, frames, known, pair_offsets, done_pairs, cache):
+    def _produce(self, wanted: list[int], frames: Tensor | FrameStream, known: Tensor | FrameStream | None,
+                 pair_offsets: dict[int, list[int]], done_pairs: set[int],
+                 cache: dict[int, Tensor]) -> dict[int, tuple[Tensor, Tensor | None]]:
         """Generate every wanted interpolated frame not yet made (whole pairs at once, batched over pairs
-        with equal time sets). Returns ``{index: (frame [3,H,W], known [1,H,W] | None)}``."""
+        with equal time sets); ``done_pairs`` gains the pairs interpolated. Returns ``{index: (frame [3,H,W],
+        known [1,H,W] | None)}``."""
         dev, stride = torch.device(self.device), self.num_inserted + 1
-        made = {}
+        made: dict[int, tuple[Tensor, Tensor | None]] = {}
         for m in wanted:
             if m % stride == 0 and m not in cache:
                 k = m // stride
                 made[m] = (frames[k].to(dev), None if known is None else known[k].to(dev))
         pairs = sorted({m // stride for m in wanted if m % stride} - done_pairs)
         groups: dict[tuple[int, ...], list[int]] = {}
-        for a in pairs:
-            groups.setdefault(tuple(pair_offsets[a]), []).append(a)
+        for first in pairs:
+            groups.setdefault(tuple(pair_offsets[first]), []).append(first)
         batch = max(1, int(getattr(self.interp, "batch_size", 1)))
         for offsets, members in groups.items():
             times = [r / stride for r in offsets]
             for s in range(0, len(members), batch):
-                part = members[s : s + batch]
-                fa, fb = _rows(frames, part, dev), _rows(frames, [a + 1 for a in part], dev)
-                ka = None if known is None else _rows(known, part, dev)
-                kb = None if known is None else _rows(known, [a + 1 for a in part], dev)
-                out, out_known = interpolate_pair(fa, fb, self.interp, times, ka, kb)
+                firsts = members[s : s + batch]  # pair (k, k+1) is named by its first original frame k
+                seconds = [k + 1 for k in firsts]
+                frames_first, frames_second = _rows(frames, firsts, dev), _rows(frames, seconds, dev)
+                known_first = None if known is None else _rows(known, firsts, dev)
+                known_second = None if known is None else _rows(known, seconds, dev)
+                out, out_known = interpolate_pair(frames_first, frames_second, self.interp, times, known_first,
+                                                  known_second)
                 for j, r in enumerate(offsets):
-                    for b, a in enumerate(members[s : s + batch]):
-                        made[a * stride + r] = (out[j][b], None if out_known is None else out_known[j][b])
+                    for b, k in enumerate(firsts):
+                        made[k * stride + r] = (out[j][b], None if out_known is None else out_known[j][b])
         done_pairs.update(pairs)
         return made
 
-    def _translate(self, made: dict, cache: dict, inputs: dict) -> None:
+    def _translate(self, made: dict[int, tuple[Tensor, Tensor | None]], cache: dict[int, Tensor],
+                   inputs: dict[int, Tensor]) -> None:
         """Translate the made frames into ``cache``; keep the interpolated inputs in ``inputs`` when the
         alignment flow is computed on them (``align_on="input"``)."""
         if not made:
@@ -192,7 +198,7 @@ class HyperCon(VideoMethod):
             if self.align_on == "input":
                 inputs[m] = made[m][0]
 
-    def _aggregate(self, k: int, window: list[int], cache: dict, inputs: dict) -> Tensor:
+    def _aggregate(self, k: int, window: list[int], cache: dict[int, Tensor], inputs: dict[int, Tensor]) -> Tensor:
         """Output frame k ``[C,H,W]``: align the window's context frames onto its reference (one flow
         call, the ``c−1`` pairs batched, the reference broadcast) and pool."""
         r = k * (self.num_inserted + 1)

@@ -32,7 +32,9 @@ def resize_frames(x: Tensor, size_hw: tuple[int, int], antialias: bool = False) 
 def pad_to_multiple(x: Tensor, multiple: int, mode: str = "replicate") -> tuple[Tensor, tuple[int, int, int, int]]:
     """Pad ``[B,C,H,W]`` on the right/bottom so H and W are multiples of ``multiple``.
 
-    Returns the padded tensor and ``pads = (left, right, top, bottom)`` for :func:`unpad`.
+    ``mode`` is ``F.pad``'s (``"replicate"``, ``"reflect"``, ``"constant"``); :func:`reflect_if_it_fits` picks
+    reflection where it is possible. Returns the padded tensor and ``pads = (left, right, top, bottom)`` for
+    :func:`unpad`.
     """
     h, w = x.shape[-2:]
     ph, pw = (-h) % multiple, (-w) % multiple
@@ -40,6 +42,13 @@ def pad_to_multiple(x: Tensor, multiple: int, mode: str = "replicate") -> tuple[
     if ph == 0 and pw == 0:
         return x, pads
     return F.pad(x, pads, mode=mode), pads
+
+
+def reflect_if_it_fits(size_hw: tuple[int, int], multiple: int) -> str:
+    """``"reflect"`` when the padding :func:`pad_to_multiple` adds to an ``H×W`` image is shorter than each side
+    (reflection needs pad < side), else ``"replicate"``."""
+    h, w = size_hw
+    return "reflect" if (-h) % multiple < h and (-w) % multiple < w else "replicate"
 
 
 def unpad(x: Tensor, pads: tuple[int, int, int, int]) -> Tensor:

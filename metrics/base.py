@@ -16,6 +16,7 @@ import numpy as np
 from torch import Tensor
 
 from hypercon.component import weights_tier
+from metrics.registry import metric_class
 
 if TYPE_CHECKING:
     from metrics.source_motion import SourceMotion
@@ -94,8 +95,8 @@ class EvalVideo:
         return self._evaluated
 
 
-#: what a result key compares the (evaluated) output with
-COMPARES_WITH = ("nothing", "source", "reference", "gt", "auto")
+#: what a result key compares the (evaluated) output with (``MetricKey.compare_with``)
+KEY_COMPARE_WITH = ("nothing", "source", "reference", "gt", "auto")
 #: the values of a metric's ``compare_with`` option: ``auto`` = the ground truth when the video has one, else
 #: the frame-wise reference (the output of the same image model applied frame by frame)
 TARGETS = ("auto", "gt", "reference")
@@ -112,7 +113,7 @@ class MetricKey:
         ideal: the value a perfect method scores when deviating either way is worse (the saturation ratio: 1).
             When set it replaces the direction: the best cell is the one closest to it and the header says
             ``→1``; ``higher_is_better`` then only names the usual failure side (below the ideal).
-        compares_with: ``"nothing"`` (the output alone), ``"source"`` (the source video's motion), ``"reference"``
+        compare_with: ``"nothing"`` (the output alone), ``"source"`` (the source video's motion), ``"reference"``
             (the frame-wise output of the same image model), ``"gt"`` (the ground truth) or ``"auto"`` (gt when
             present, else reference). A metric's ``compare_with`` option resolves ``auto`` in its records.
         clip_inf: +inf per-video values (identical frames / patches) are clipped to the largest finite one
@@ -125,16 +126,16 @@ class MetricKey:
     label: str
     fmt: str
     higher_is_better: bool
-    compares_with: str = "nothing"
+    compare_with: str = "nothing"
     clip_inf: bool = False
     set_metric: bool = False
     metric: str = ""
     ideal: float | None = None
 
     def __post_init__(self) -> None:
-        if self.compares_with not in COMPARES_WITH:
-            raise ValueError(f"MetricKey {self.label!r}: compares_with must be one of {COMPARES_WITH}, "
-                             f"got {self.compares_with!r}")
+        if self.compare_with not in KEY_COMPARE_WITH:
+            raise ValueError(f"MetricKey {self.label!r}: compare_with must be one of {KEY_COMPARE_WITH}, "
+                             f"got {self.compare_with!r}")
 
     def direction(self) -> str:
         """``"↑"``, ``"↓"`` or ``"→1"`` (towards ``ideal``), as column headers show it."""
@@ -154,6 +155,9 @@ class MetricKey:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "MetricKey":
+        """A key as recorded in results (:meth:`to_dict`); records written before the field was named
+        ``compare_with`` (like the metric option it mirrors) say ``compares_with``."""
+        data = {"compare_with": data.get("compares_with", "nothing"), **data}
         return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
 
 
@@ -163,13 +167,18 @@ class _Metric(ABC):
     ``keys`` maps each result key the class can produce to its :class:`MetricKey`. A metric whose keys
     depend on options overrides :meth:`result_keys`. A metric that compares with target frames chosen by an
     option sets ``compare_with`` (one of :data:`TARGETS`) in ``__init__``; its keys declare
-    ``compares_with="auto"`` and :meth:`key_specs` replaces that by the option.
+    ``compare_with="auto"`` and :meth:`key_specs` replaces that by the option.
     """
 
     name: str = "metric"
     tier: str = "offline"
     keys: ClassVar[dict[str, MetricKey]] = {}
     compare_with: str | None = None
+
+    @classmethod
+    def declared_specs(cls) -> dict[str, MetricKey]:
+        """The class's declared ``keys`` with ``metric`` (its name) and ``set_metric`` filled in."""
+        return {k: replace(s, metric=cls.name, set_metric=issubclass(cls, SetMetric)) for k, s in cls.keys.items()}
 
     def result_keys(self) -> list[str]:
         """The keys this instance produces (default: every declared key)."""
@@ -178,11 +187,11 @@ class _Metric(ABC):
     def key_specs(self) -> dict[str, MetricKey]:
         """``{key: MetricKey}`` of this instance, with ``metric``, ``set_metric`` and the option-chosen
         comparison filled in."""
-        declared = declared_key_specs(type(self))
+        declared = type(self).declared_specs()
         out = {}
         for key in self.result_keys():
             spec = declared[key]
-            out[key] = replace(spec, compares_with=self.compare_with) if spec.compares_with == "auto" and \
+            out[key] = replace(spec, compare_with=self.compare_with) if spec.compare_with == "auto" and \
                 self.compare_with else spec
         return out
 
@@ -260,13 +269,13 @@ class SetMetric(_Metric):
 def compares_with_reference(specs: Iterable[MetricKey], has_gt: bool, compare_with: str | None = None) -> bool:
     """Whether keys reported as ``specs`` compare with the frame-wise reference on a video with / without
     ground truth; ``compare_with`` is the metric's option when the specs still say ``auto``."""
-    return any(resolve_target(compare_with if s.compares_with == "auto" and compare_with else s.compares_with,
+    return any(resolve_target(compare_with if s.compare_with == "auto" and compare_with else s.compare_with,
                               has_gt) == "reference" for s in specs)
 
 
-def resolve_target(compares_with: str, has_gt: bool) -> str:
+def resolve_target(compare_with: str, has_gt: bool) -> str:
     """``auto`` → ``gt`` when the video has ground truth, else ``reference``; other values unchanged."""
-    return ("gt" if has_gt else "reference") if compares_with == "auto" else compares_with
+    return ("gt" if has_gt else "reference") if compare_with == "auto" else compare_with
 
 
 def key_specs(metrics: Mapping[str, Any]) -> dict[str, MetricKey]:
@@ -286,16 +295,14 @@ def specs_from_provenance(metric_provenance: Mapping[str, Any]) -> dict[str, Met
         if recorded:
             out.update({k: MetricKey.from_dict(v) for k, v in recorded.items()})
             continue
-        from metrics.registry import metric_class
-
         try:
             cls = metric_class(str((prov or {}).get("name") or name))
         except ValueError:
             continue
-        out.update(declared_key_specs(cls))
+        out.update(cls.declared_specs())
     return out
 
 
-def declared_key_specs(cls: type) -> dict[str, MetricKey]:
-    """A metric class's declared keys with ``metric`` and ``set_metric`` filled in."""
-    return {k: replace(s, metric=cls.name, set_metric=issubclass(cls, SetMetric)) for k, s in cls.keys.items()}
+def declared_key_specs(cls: type[_Metric]) -> dict[str, MetricKey]:
+    """A metric class's declared keys with ``metric`` and ``set_metric`` filled in (:meth:`_Metric.declared_specs`)."""
+    return cls.declared_specs()

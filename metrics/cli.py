@@ -49,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", default=[], metavar="NAME.KEY=VALUE",
                    help="metric option, e.g. ewarp.averaging=lai (repeatable)")
     from hypercon.config import available
-    from metrics.masks import DEFAULT_OCCLUSION_RULE, RULES
+    from metrics.occlusion import DEFAULT_OCCLUSION_RULE, RULES
 
     p.add_argument("--flow", help=f"flow estimator for the source motion: {', '.join(available('flow'))} "
                    "(conf/flow/) or a class path (default: the flow of conf/metrics/default.yaml)")

@@ -1,11 +1,14 @@
 """FID (Heusel et al. 2017) over all frames of all videos, with pytorch-fid's TF-FID Inception-v3.
 
-Network: ``pytorch_fid.inception.InceptionV3([3])`` (2048-d pool3; bilinear resize to 299×299 with
-``align_corners=False``; [0,1] → [-1,1]) whose FID-Inception trunk is built here from pytorch-fid's own
-blocks WITHOUT weights, then loaded strictly from the registry entry ``fid_inception``
-(``pt_inception-2015-12-05-6726825d.pth``). pytorch-fid itself would download the file during
-construction; we hand it the loaded trunk instead (``fid_inception_v3`` is swapped for the duration of
-the constructor).
+Network: pytorch-fid's ``InceptionV3([3])`` (2048-d pool3; bilinear resize to 299×299 with
+``align_corners=False``; [0,1] → [-1,1]), as :class:`FIDInceptionPool3`: the FID-Inception trunk is built from
+pytorch-fid's public TF-compatible blocks (``FIDInceptionA`` …) on torchvision's ``inception_v3`` WITHOUT
+weights, loaded strictly from the registry entry ``fid_inception`` (``pt_inception-2015-12-05-6726825d.pth``,
+``weights_only=True``), and cut into ``InceptionV3``'s four blocks with its forward. Why not ``InceptionV3``
+itself: its constructor always calls ``fid_inception_v3()``, which fetches the file through
+``torch.hub.load_state_dict_from_url`` (a download, or the hub cache read with ``weights_only=False``); feeding
+it our verified file would mean changing the process-wide ``torch.hub`` folder. ``tests/test_fid.py`` checks
+the features equal those of pytorch-fid's own constructor.
 
 Features: one 2048-d vector per frame (output frames, composited for inpainting, as VIE) and per target
 frame (ground truth for inpainting, the frame-wise reference for style transfer: ``reference`` option).
@@ -21,11 +24,11 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import numpy as np
 import torch
-from torch import Tensor
+import torch.nn.functional as F
+from torch import Tensor, nn
 
 from hypercon.checks import check_frames
 from hypercon.io.array_cache import ArrayCache
@@ -38,12 +41,14 @@ LOG = logging.getLogger(__name__)
 FEATURE_DIM = 2048
 
 
-def fid_inception_skeleton() -> torch.nn.Module:
+def fid_inception_skeleton() -> nn.Module:
     """torchvision Inception3 (1008 classes, no aux head) with pytorch-fid's TF-compatible blocks, random
-    weights, nothing downloaded: the module whose state dict ``pt_inception-…-6726825d.pth`` is."""
+    weights, nothing downloaded: the module whose state dict ``pt_inception-…-6726825d.pth`` is (what
+    ``pytorch_fid.inception.fid_inception_v3`` builds before it downloads)."""
     import pytorch_fid.inception as pfi
+    import torchvision
 
-    net = pfi._inception_v3(num_classes=1008, aux_logits=False, weights=None)
+    net = torchvision.models.inception_v3(num_classes=1008, aux_logits=False, weights=None, init_weights=False)
     for name, block in (("Mixed_5b", pfi.FIDInceptionA(192, pool_features=32)),
                         ("Mixed_5c", pfi.FIDInceptionA(256, pool_features=64)),
                         ("Mixed_5d", pfi.FIDInceptionA(288, pool_features=64)),
@@ -57,30 +62,45 @@ def fid_inception_skeleton() -> torch.nn.Module:
     return net
 
 
-def build_fid_inception(state_dict: dict[str, Tensor]) -> torch.nn.Module:
-    """pytorch-fid ``InceptionV3([3])`` (pool3, resize 299, [0,1] input) with ``state_dict`` loaded strictly."""
-    import pytorch_fid.inception as pfi
+class FIDInceptionPool3(nn.Module):
+    """pytorch-fid's ``InceptionV3([3], resize_input=True, normalize_input=True)`` on a given trunk:
+    ``forward(x [N,3,H,W] in [0,1]) -> [pool3 [N,2048,1,1]]`` (a list, as pytorch-fid returns it); the same
+    ``blocks.<i>.<j>`` modules, so the two state dicts have the same keys."""
 
+    def __init__(self, trunk: nn.Module) -> None:
+        super().__init__()
+        t = trunk
+        self.blocks = nn.ModuleList([
+            nn.Sequential(t.Conv2d_1a_3x3, t.Conv2d_2a_3x3, t.Conv2d_2b_3x3, nn.MaxPool2d(kernel_size=3, stride=2)),
+            nn.Sequential(t.Conv2d_3b_1x1, t.Conv2d_4a_3x3, nn.MaxPool2d(kernel_size=3, stride=2)),
+            nn.Sequential(t.Mixed_5b, t.Mixed_5c, t.Mixed_5d, t.Mixed_6a, t.Mixed_6b, t.Mixed_6c, t.Mixed_6d, t.Mixed_6e),
+            nn.Sequential(t.Mixed_7a, t.Mixed_7b, t.Mixed_7c, nn.AdaptiveAvgPool2d(output_size=(1, 1))),
+        ])
+
+    def forward(self, x: Tensor) -> list[Tensor]:
+        x = F.interpolate(x, size=(299, 299), mode="bilinear", align_corners=False)
+        x = 2 * x - 1  # (0, 1) -> (-1, 1)
+        for block in self.blocks:
+            x = block(x)
+        return [x]
+
+
+def build_fid_inception(state_dict: dict[str, Tensor]) -> FIDInceptionPool3:
+    """:class:`FIDInceptionPool3` (pool3, resize 299, [0,1] input) with ``state_dict`` loaded strictly into the
+    trunk (RuntimeError listing the keys otherwise)."""
     trunk = fid_inception_skeleton()
     trunk.load_state_dict(state_dict, strict=True)
-    with mock.patch.object(pfi, "fid_inception_v3", lambda: trunk):
-        model = pfi.InceptionV3([pfi.InceptionV3.BLOCK_INDEX_BY_DIM[FEATURE_DIM]], resize_input=True,
-                                normalize_input=True, use_fid_inception=True)
-    return model.eval()
+    return FIDInceptionPool3(trunk).eval()
 
 
 def load_fid_inception(weights: str | None = None, weights_dir: str | None = None,
-                       device: str = "cpu") -> tuple[torch.nn.Module, dict[str, str]]:
+                       device: str = "cpu") -> tuple[FIDInceptionPool3, dict[str, str]]:
     """Resolve ``fid_inception`` in the registry, load it, return (model on ``device``, weights record)."""
-    from hypercon.weights import load_checkpoint, resolve_weights
+    from hypercon.weights import load_pretrained
 
-    resolved = resolve_weights("fid_inception", path=weights, weights_dir=weights_dir)
-    try:
-        model = build_fid_inception(load_checkpoint(resolved))
-    except RuntimeError as exc:
-        raise ValueError(f"FID Inception weights {resolved.path}: keys do not match pytorch-fid's "
-                         f"FID Inception: {exc}") from exc
-    return model.requires_grad_(False).to(device), resolved.record()
+    model, record = load_pretrained("fid_inception", lambda state, source: build_fid_inception(state), weights=weights,
+                                    weights_dir=weights_dir, owner="fid (pytorch-fid's FID Inception)")
+    return model.requires_grad_(False).to(device), record
 
 
 @torch.no_grad()

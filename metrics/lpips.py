@@ -77,38 +77,44 @@ def resolve_lin_weights(net: str, lin_weights: str | None = None,
     return bundled, digest
 
 
-def build_lpips(net: str = "alex", weights: str | None = None, weights_dir: str | None = None,
-                lin_weights: str | None = None) -> tuple[torch.nn.Module, dict[str, Any]]:
-    """``lpips.LPIPS`` (v0.1) with the trunk from the registry and the linear heads from a local file.
-    Returns the module (eval) and ``{"trunk": {file, sha256}, "lin": {file, sha256}}``."""
-    from hypercon.weights import load_checkpoint, resolve_weights
-
-    if net not in NETS:
-        raise ValueError(f"lpips: net must be one of {NETS}, got {net!r}")
-    resolved = resolve_weights(f"lpips_{net}_trunk", path=weights, weights_dir=weights_dir)
+def lpips_with_trunk(net: str, file_state: dict[str, Tensor], source: str) -> torch.nn.Module:
+    """A random-trunk ``lpips.LPIPS(net, version="0.1")`` (nothing downloaded) with its trunk loaded strictly from
+    a torchvision state dict (:func:`map_trunk_keys`); ValueError naming ``source`` when it is not one."""
     import lpips
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # torchvision's deprecated `pretrained=` inside lpips
         model = lpips.LPIPS(pretrained=False, net=net, version="0.1", pnet_rand=True, verbose=False)
     trunk = model.net
-    file_state = load_checkpoint(resolved)
     try:
         mapped = map_trunk_keys([k for k, _ in trunk.named_parameters()], file_state)
         trunk.load_state_dict(mapped, strict=True)
     except (ValueError, RuntimeError) as exc:
-        raise ValueError(f"lpips {net}: {resolved.path} is not a torchvision {net} state dict: {exc}") from exc
+        raise ValueError(f"{source} is not a torchvision {net} state dict: {exc}") from exc
     probe = next(k for k, _ in trunk.named_parameters())
     if not torch.equal(trunk.state_dict()[probe], mapped[probe]):
-        raise ValueError(f"lpips {net}: trunk parameter {probe} differs from {resolved.path} after loading")
+        raise ValueError(f"trunk parameter {probe} differs from {source} after loading")
+    return model
 
+
+def build_lpips(net: str = "alex", weights: str | None = None, weights_dir: str | None = None,
+                lin_weights: str | None = None) -> tuple[torch.nn.Module, dict[str, Any]]:
+    """``lpips.LPIPS`` (v0.1) with the trunk from the registry and the linear heads from a local file.
+    Returns the module (eval) and ``{"trunk": {file, sha256}, "lin": {file, sha256}}``."""
+    from hypercon.weights import load_pretrained
+
+    if net not in NETS:
+        raise ValueError(f"lpips: net must be one of {NETS}, got {net!r}")
+    model, trunk_record = load_pretrained(
+        f"lpips_{net}_trunk", lambda state, source: lpips_with_trunk(net, state, source), weights=weights,
+        weights_dir=weights_dir, owner=f"lpips {net}")
     lin_path, lin_sha = resolve_lin_weights(net, lin_weights, weights_dir)
     lin_state = torch.load(lin_path, map_location="cpu", weights_only=True)
     expected = {k for k in model.state_dict() if re.match(r"lin\d+\.", k)}
     if set(lin_state) != expected:
         raise ValueError(f"lpips {net}: {lin_path} has keys {sorted(lin_state)}, expected {sorted(expected)}")
     model.load_state_dict(lin_state, strict=False)
-    record = {"trunk": resolved.record(), "lin": {"file": str(lin_path), "sha256": lin_sha}}
+    record = {"trunk": trunk_record, "lin": {"file": str(lin_path), "sha256": lin_sha}}
     return model.eval().requires_grad_(False), record
 
 

@@ -1,5 +1,8 @@
 """Metric names → classes: the one table the CLI and the runner share (imported lazily).
 
+A leaf: it names metric classes by dotted path and imports nothing of ``metrics`` itself, so
+:mod:`metrics.base` may use it without an import circle.
+
 Adding a metric: one module with a :class:`metrics.base.VideoMetric` (or ``SetMetric``) that declares its
 ``keys``, one line here, and its test.
 """
@@ -8,6 +11,10 @@ from __future__ import annotations
 
 import difflib
 import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from metrics.base import MetricKey
 
 from hypercon.errors import SettingError
 
@@ -30,14 +37,12 @@ METRICS: dict[str, str] = {
 }
 
 
-def declared_keys() -> dict[str, "MetricKey"]:
+def declared_keys() -> dict[str, MetricKey]:
     """Every result key declared by a registered metric class, as ``{key: MetricKey}`` (``metric`` and
     ``set_metric`` filled in). Results on disk record their own keys; this serves code without results."""
-    from metrics.base import declared_key_specs
-
-    out = {}
+    out: dict[str, MetricKey] = {}
     for name in METRICS:
-        out.update(declared_key_specs(metric_class(name)))
+        out.update(metric_class(name).declared_specs())
     return out
 
 

@@ -29,7 +29,7 @@ from torch import Tensor
 from hypercon.checks import check_frames
 from hypercon.io.array_cache import Arrays, ArrayCache
 from hypercon.io.digest import frames_digest, record_digest
-from metrics.masks import DEFAULT_OCCLUSION_RULE, RULES, occlusion_mask
+from metrics.occlusion import DEFAULT_OCCLUSION_RULE, RULES, occlusion_mask
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ class SourceMotion:
 def compute_source_motion(frames: Tensor, estimator: Any, rule: str = DEFAULT_OCCLUSION_RULE,
                           batch_size: int = 8) -> SourceMotion:
     """Forward and backward flow of every consecutive pair (each computed once, batched over pairs),
-    then the occlusion mask of the forward flow (:func:`metrics.masks.occlusion_mask`).
+    then the occlusion mask of the forward flow (:func:`metrics.occlusion.occlusion_mask`).
 
     Args:
         frames: ``[T,3,H,W]`` float32 RGB in [0,1], T ≥ 2.

@@ -25,6 +25,7 @@ from hypercon.checks import check_frames
 from metrics.base import EvalVideo, MetricKey, SetMetric
 from metrics.frechet import frechet_distance_of_features
 from metrics.i3d import I3DFeatures, frames_to_clip, window_clips, window_starts
+from metrics.i3d_metric import I3DClipMetric
 
 LOG = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ def pooled_i3d_features(extractor: I3DFeatures, frames: Tensor, mode: str = "cli
     return np.concatenate(out)
 
 
-class VFID(SetMetric):
+class VFID(I3DClipMetric, SetMetric):
     """Video FID on I3D Mixed_5c features (paper tier; needs ``i3d_rgb_imagenet``).
 
     Args:
@@ -63,7 +64,6 @@ class VFID(SetMetric):
     """
 
     name = "vfid"
-    tier = "paper"
     keys = {"vfid": MetricKey("VFID", ".3f", False, "auto")}
 
     def __init__(self, mode: str = "clips", compare_with: str = "auto", window: int = 10, batch_size: int = 2,
@@ -71,9 +71,8 @@ class VFID(SetMetric):
                  device: str = "cpu"):
         if mode not in MODES:
             raise ValueError(f"vfid: mode must be one of {MODES}, got {mode!r}")
-        self.compare_with = self.check_compare_with(compare_with)
-        self.mode, self.window, self.batch_size = mode, int(window), int(batch_size)
-        self.extractor = I3DFeatures(weights, weights_dir, device, input_range)
+        self.mode = mode
+        self.setup_i3d(compare_with, window, batch_size, input_range, weights, weights_dir, device)
 
     @torch.no_grad()
     def features(self, video: EvalVideo) -> dict[str, np.ndarray]:
@@ -100,6 +99,3 @@ class VFID(SetMetric):
     def options(self) -> dict[str, Any]:
         return {"mode": self.mode, "compare_with": self.compare_with, "window": self.window, "stride": 1,
                 "feature": "Mixed_5c mean over T,H,W (1024-d)", "input_range": self.extractor.input_range}
-
-    def weights(self) -> dict[str, Any] | None:
-        return self.extractor.record()["weights"]

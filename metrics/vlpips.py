@@ -22,6 +22,7 @@ from torch import Tensor
 from hypercon.checks import check_frames
 from metrics.base import EvalVideo, MetricKey, VideoMetric
 from metrics.i3d import I3DFeatures, window_clips, window_starts
+from metrics.i3d_metric import I3DClipMetric
 
 VLPIPS_LAYERS = ("Conv3d_2c_3x3", "Mixed_3c", "Mixed_4f", "Mixed_5c")
 
@@ -60,7 +61,7 @@ def vlpips_windows(extractor: I3DFeatures, target: Tensor, output: Tensor, windo
     return torch.cat(values)
 
 
-class VLPIPS(VideoMetric):
+class VLPIPS(I3DClipMetric, VideoMetric):
     """Per-video mean VLPIPS over 10-frame windows (paper tier; needs ``i3d_rgb_imagenet``).
 
     Args:
@@ -72,16 +73,11 @@ class VLPIPS(VideoMetric):
     """
 
     name = "vlpips"
-    tier = "paper"
     keys = {"vlpips": MetricKey("VLPIPS", ".4f", False, "auto")}
 
     def __init__(self, compare_with: str = "auto", window: int = 10, batch_size: int = 2, input_range: str = "01",
                  weights: str | None = None, weights_dir: str | None = None, device: str = "cpu"):
-        self.compare_with = self.check_compare_with(compare_with)
-        if int(window) < 1 or int(batch_size) < 1:
-            raise ValueError(f"vlpips: window and batch_size must be >= 1, got {window}, {batch_size}")
-        self.window, self.batch_size = int(window), int(batch_size)
-        self.extractor = I3DFeatures(weights, weights_dir, device, input_range)
+        self.setup_i3d(compare_with, window, batch_size, input_range, weights, weights_dir, device)
 
     def compute(self, video: EvalVideo) -> dict[str, float]:
         target = self.target_frames(video)
@@ -91,6 +87,3 @@ class VLPIPS(VideoMetric):
     def options(self) -> dict[str, Any]:
         return {"compare_with": self.compare_with, "window": self.window, "stride": 1, "layers": list(VLPIPS_LAYERS),
                 "input_range": self.extractor.input_range, "short_video_padding": "own last frame"}
-
-    def weights(self) -> dict[str, Any] | None:
-        return self.extractor.record()["weights"]

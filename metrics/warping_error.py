@@ -35,7 +35,7 @@ from torch import Tensor
 from hypercon.checks import check_flow, check_frames, check_known
 from hypercon.warp import backward_warp
 from metrics.base import EvalVideo, MetricKey, MetricUnavailable, VideoMetric
-from metrics.masks import DEFAULT_OCCLUSION_RULE
+from metrics.occlusion import DEFAULT_OCCLUSION_RULE
 
 AVERAGING = ("vie", "lai")
 FORMS = ("mean", "l2")
@@ -133,7 +133,7 @@ def warping_error(output: Tensor, flow_fw: Tensor, occluded: Tensor, averaging: 
     Args:
         output: ``[T,3,H,W]`` frames in [0,1] (the method's output, composited for inpainting).
         flow_fw: ``[T-1,2,H,W]`` flow t → t+1 of the SOURCE video, on t's grid (pixels).
-        occluded: ``[T-1,1,H,W]`` bool, True = excluded (see :func:`metrics.masks.occlusion_mask`).
+        occluded: ``[T-1,1,H,W]`` bool, True = excluded (see :func:`metrics.occlusion.occlusion_mask`).
         averaging: ``"vie"`` (mean over kept entries, NaN if none) or ``"lai"`` (Σ/N, 0 if none).
         form: ``"mean"`` (per entry) or ``"l2"`` (per pixel, squared L2 over channels = 3× mean).
         region: optional ``[T-1,1,H,W]`` bool; entries outside it are excluded too (masked variant).

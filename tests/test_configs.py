@@ -84,7 +84,7 @@ def test_unknown_group_option_fails():
 #: image2image is trained for the colorize / sr2x / vseg tasks)
 EXTRA_OVERRIDES = {"cyclegan_pretrained": ["style=monet"], "wei_image2image": ["task=colorize"]}
 #: options that need the user's model (``???``): instantiating them without it names the missing key
-USER_SUPPLIED = {"callable": "model.target", "torchscript": "model.path", "onnx": "model.path"}
+USER_SUPPLIED = {"callable": "model.target", "torchscript": "model.path", "export": "model.path", "onnx": "model.path"}
 
 
 @pytest.mark.parametrize("group", ["flow", "model", "interp"])

@@ -224,6 +224,10 @@ def test_single_discriminator_and_bad_options():
         synthetic_recipe(1.0, discriminators=3)
     with pytest.raises(ValueError, match=r"recipe.size \[30, 32\] must be \[W, H\], multiples of 4"):
         CycleGANTemporalRecipe.from_videos([], [], (30, 32))
+    with pytest.raises(ValueError, match=r"cyclegan_temporal: unknown option\(s\) recipe.gama; known: batch, ngf"):
+        CycleGANTemporalRecipe.from_videos([], [], (8, 8), gama=1.0)
+    recipe = CycleGANTemporalRecipe.from_videos([], [], (8, 8), lr="1e-3", batch=2.0)  # as a config may give them
+    assert recipe.lr == 1e-3 and recipe.batch == 2 and isinstance(recipe.batch, int) and recipe.options.gamma == 10.0
 
 
 # ------------------------------------------------------------------------------------------- the model

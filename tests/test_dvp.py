@@ -18,7 +18,7 @@ from baselines.dvp.method import (PERCEPTUAL_TAPS, DeepVideoPrior, irt_confidenc
 from baselines.dvp.network import VCN
 from datasets.synthetic import make_synthetic_video
 from hypercon.config import compose_config, instantiate_component
-from hypercon.models.testing import Flicker, Identity
+from hypercon.models.diagnostic import Flicker, Identity
 from metrics.warping_error import warping_error
 
 REPO = Path(__file__).resolve().parents[1]

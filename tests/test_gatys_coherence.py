@@ -353,3 +353,12 @@ def test_synthetic_cut_splices_two_scenes_with_no_motion_across_the_cut():
     default = compose_component("dataset", "synthetic")
     assert default.cut_at is None
     assert instantiate_component(compose_component("dataset", "synthetic", values={"dataset.cut_at": 4})).cut_at == 4
+
+
+def test_coherence_table_command_is_the_baselines_module(capsys):
+    from baselines.gatys_coherence.table import main
+
+    with pytest.raises(SystemExit) as exit_info:  # python -m baselines.gatys_coherence.table --help
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert exit_info.value.code == 0 and "--davis-root" in out and "--max-iter" in out

@@ -21,7 +21,7 @@ from hypercon.models.classical import (
     nearest_centroid,
 )
 from hypercon.models.opencv_inpaint import OpenCVInpaint, hole_mask_uint8
-from hypercon.models.testing import Flicker, Identity, flicker_params
+from hypercon.models.diagnostic import Flicker, Identity, flicker_params
 
 CONF_MODEL = Path(__file__).resolve().parents[1] / "conf" / "model"
 MY_CONFIGS = ["fst_engstrom", "opencv_inpaint", "kmeans_palette", "stylize", "identity", "flicker"]

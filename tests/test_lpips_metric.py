@@ -115,7 +115,7 @@ def test_compare_with_and_missing_inputs(alex_trunk):
     auto, gt = LPIPSMetric(net="alex"), LPIPSMetric(net="alex", compare_with="gt")
     assert auto.target_frames(style) is style.reference and auto.target_frames(inpaint) is inpaint.gt
     assert auto.needs_reference(has_gt=False) and not auto.needs_reference(has_gt=True)
-    assert auto.key_specs()["lpips"].compares_with == "auto" and gt.key_specs()["lpips"].compares_with == "gt"
+    assert auto.key_specs()["lpips"].compare_with == "auto" and gt.key_specs()["lpips"].compare_with == "gt"
     assert auto.provenance()["options"]["compare_with"] == "auto"
     with pytest.raises(MetricUnavailable, match="no gt frames"):
         gt.target_frames(style)

@@ -307,8 +307,8 @@ def test_columns_are_described_by_the_metric_classes():
             assert declared[key].label and declared[key].fmt.startswith("."), key
     assert declared["fid"].set_metric and declared["vfid"].set_metric and not declared["ewarp"].set_metric
     assert {k for k, s in declared.items() if s.clip_inf} == {"cpsnr", "psnr", "fidelity_psnr"}
-    assert declared["fidelity_psnr"].compares_with == "reference" and declared["psnr"].compares_with == "gt"
-    assert declared["ewarp"].compares_with == "source" and declared["cssim"].compares_with == "nothing"
+    assert declared["fidelity_psnr"].compare_with == "reference" and declared["psnr"].compare_with == "gt"
+    assert declared["ewarp"].compare_with == "source" and declared["cssim"].compare_with == "nothing"
 
 
 def test_user_model_results_are_refused_in_paper_tables_and_footnoted_elsewhere(tmp_path):
@@ -318,3 +318,12 @@ def test_user_model_results_are_refused_in_paper_tables_and_footnoted_elsewhere(
     assert f"REFUSED: vcons: {USER_REASON}" in md and "not available: FST-vcons" in md
     blind = render_markdown(build_table(collect(tmp_path / "user"), "blind_baselines"))
     assert "refused" not in blind and "(user): a model the user brought" in blind
+
+
+def test_metric_key_reads_records_written_before_compare_with_was_named_so():
+    from metrics.base import MetricKey
+
+    old = {"label": "PSNR", "fmt": ".2f", "higher_is_better": True, "compares_with": "gt"}
+    assert MetricKey.from_dict(old).compare_with == "gt"
+    key = MetricKey("FID", ".2f", False, "reference")
+    assert MetricKey.from_dict(key.to_dict()) == key and "compares_with" not in key.to_dict()

@@ -128,6 +128,7 @@ def _run_file_model(tmp_path, kind, path):
     assert results["complete"]
     model = read_json(out / "provenance.json")["method"]["components"]["model"]
     assert model["tier"] == "user" and model["class"].endswith({"torchscript": "TorchScriptModel",
+                                                                 "export": "ExportedProgramModel",
                                                                  "onnx": "ONNXModel"}[kind])
     assert model["weights"]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
     assert model["options"]["conventions"]["range"] == "[-1,1]"
@@ -143,6 +144,36 @@ def test_torchscript_file_runs_through_run_py_with_its_sha256(tmp_path):
     frames = torch.rand(2, 3, 16, 24)
     torch.testing.assert_close(resolve_model(str(path), {"range": [-1, 1], "channels": "BGR"})(frames),
                                native(frames).clamp(0, 1))
+
+
+def save_exported_tint(path) -> None:
+    """``Tint`` as a ``torch.export`` program with dynamic batch, height and width, saved to ``path``."""
+    dims = {0: torch.export.Dim("b", min=1, max=64), 2: torch.export.Dim("h", min=2, max=4096),
+            3: torch.export.Dim("w", min=2, max=4096)}
+    program = torch.export.export(Tint().eval(), (torch.rand(2, 3, 8, 8) * 2 - 1,), dynamic_shapes={"y": dims})
+    torch.export.save(program, str(path))
+
+
+def test_export_program_runs_through_run_py_and_the_cli_like_the_eager_module(tmp_path):
+    from hypercon.cli import main
+    from hypercon.io.frames import read_frames, write_frames
+
+    path = tmp_path / "tint.pt2"
+    save_exported_tint(path)
+    y = torch.rand(3, 3, 20, 28) * 2 - 1  # another batch and size than exported with
+    torch.testing.assert_close(torch.export.load(str(path)).module()(y), Tint()(y), rtol=0, atol=0)
+    _run_file_model(tmp_path, "export", path)  # python run.py model=export: tier user, the file's sha256
+    frames = torch.rand(2, 3, 16, 24)
+    torch.testing.assert_close(resolve_model(str(path), {"range": [-1, 1], "channels": "BGR"})(frames),
+                               native(frames).clamp(0, 1))
+    write_frames(frames, tmp_path / "in")  # python -m hypercon apply in --model tint.pt2 ...
+    main(["apply", str(tmp_path / "in"), "--model", str(path), "--conv", "range=[-1,1]", "--conv", "channels=BGR",
+          "--method", "framewise", "--out", str(tmp_path / "out")])
+    inputs, outputs = read_frames(tmp_path / "in"), read_frames(tmp_path / "out")
+    assert (outputs - native(inputs).clamp(0, 1)).abs().max() <= 1 / 255 + 1e-6  # 8-bit PNG rounding only
+    (tmp_path / "bad.pt2").write_bytes(b"not a zip archive")
+    with pytest.raises(SettingError, match="bad.pt2: not a torch.export program"):
+        resolve_model(str(tmp_path / "bad.pt2"))
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")

@@ -27,7 +27,7 @@ from baselines.vcons.network import (TransformNet, options_from_namespace, optio
                                      transformnet_from_checkpoint)
 from datasets.synthetic import make_synthetic_video
 from hypercon.config import compose_config, instantiate_component
-from hypercon.models.testing import Flicker, Identity
+from hypercon.models.diagnostic import Flicker, Identity
 from hypercon.weights import MissingWeightsError, WeightsError
 
 REPO = Path(__file__).resolve().parents[1]

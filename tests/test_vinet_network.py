@@ -7,10 +7,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from baselines.vinet.correlation import correlation
 from baselines.vinet.flow import WARP_ALIGN_CORNERS, resample2d, upflow, warp_zeros
 from baselines.vinet.layers import GatedConv
 from baselines.vinet.network import VINet, vinet_from_checkpoint
+from hypercon.flow.correlation import correlation
 from hypercon.weights import resolve_weights
 
 CROP = 64

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from hypercon.resize import pad_to_multiple, resize_flow, unpad
+from hypercon.resize import pad_to_multiple, reflect_if_it_fits, resize_flow, unpad
 from hypercon.warp import backward_warp
 
 
@@ -58,3 +58,13 @@ def test_pad_unpad_roundtrip_and_resize_flow_scales_magnitude():
     assert out.shape[-2:] == (20, 10)
     torch.testing.assert_close(out[:, 0], torch.full((1, 20, 10), 0.5))
     torch.testing.assert_close(out[:, 1], torch.full((1, 20, 10), 2.0))
+
+
+def test_reflect_if_it_fits_reflects_only_where_the_pad_is_shorter_than_the_side():
+    assert reflect_if_it_fits((100, 150), 128) == "reflect"  # pads 28 and 106 < sides
+    assert reflect_if_it_fits((10, 200), 128) == "replicate"  # pad 118 >= 10
+    assert reflect_if_it_fits((128, 3), 4) == "reflect" and reflect_if_it_fits((128, 2), 4) == "replicate"
+    x = torch.arange(9.0).reshape(1, 1, 3, 3)
+    padded, pads = pad_to_multiple(x, 4, mode=reflect_if_it_fits(x.shape[-2:], 4))
+    torch.testing.assert_close(padded[0, 0, 0], torch.tensor([0.0, 1.0, 2.0, 1.0]))  # reflected, not repeated
+    assert torch.equal(unpad(padded, pads), x)

@@ -9,7 +9,7 @@ from hypercon.io.array_cache import stack_folder
 from hypercon.flow.base import FlowEstimator
 from hypercon.warp import backward_warp
 from metrics.base import EvalVideo, MetricUnavailable
-from metrics.masks import occlusion_mask
+from metrics.occlusion import occlusion_mask
 from metrics.source_motion import SourceMotion, SourceMotionCache, compute_source_motion
 from metrics.warping_error import (
     GRID_ROUNDING,

@@ -16,11 +16,12 @@ import torch
 from baselines.cyclegan_temporal.discriminator import NLayerDiscriminator
 from baselines.wei_v2v.data import clip_starts, draw_clip, make_clip_video
 from baselines.wei_v2v.discriminator import RecurrentDiscriminator, TwoChannelDiscriminator
-from baselines.wei_v2v.generator import WeiGenerator, crop_to, pad_to_multiple
+from baselines.wei_v2v.generator import MULTIPLE, WeiGenerator
 from baselines.wei_v2v.losses import VARIANTS
 from baselines.wei_v2v.residual import clip_masks, reliable_residuals, residuals
 from baselines.wei_v2v.train import WeiRecipe, rename_task_override
 from datasets.synthetic import make_synthetic_video
+from hypercon.resize import pad_to_multiple, reflect_if_it_fits, unpad
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED_TASKS = ("colorize", "sr2x", "vseg")
@@ -39,8 +40,8 @@ def test_generator_shapes_with_a_width_multiplier_and_the_pad_round_trip(size, o
     bottleneck = tuple(-(-s // 128) for s in size)  # seven stride-2 layers on the padded frame
     assert hidden.shape == (2, 64, *bottleneck)  # C512 × 1/8
     assert g.encoder[0][0].out_channels == 8 and g.decoder[0][1].out_channels == 64
-    padded, kept = pad_to_multiple(x)
-    assert all(s % 128 == 0 for s in padded.shape[-2:]) and torch.equal(crop_to(padded, kept), x)
+    padded, pads = pad_to_multiple(x, MULTIPLE, mode=reflect_if_it_fits(x.shape[-2:], MULTIPLE))
+    assert all(s % 128 == 0 for s in padded.shape[-2:]) and torch.equal(unpad(padded, pads), x)
     seg, none = WeiGenerator(out_channels=1, width=0.125, recurrent=False, head="sigmoid")(x)
     assert seg.shape == (2, 1, *size) and 0 <= seg.min() and seg.max() <= 1 and none is None
 

@@ -8,7 +8,7 @@ clamp) aligns the previous output onto frame t. Visibility ``[B,1,H,W]`` float i
 
 Two visibility sources, combinable by product:
 
-* :func:`visibility_from_flows`: 1 − the forward-backward check of :func:`metrics.masks.occlusion_mask`
+* :func:`visibility_from_flows`: 1 − the forward-backward check of :func:`metrics.occlusion.occlusion_mask`
   (the only copy of that check), binary;
 * :func:`soft_visibility`: Lai et al. 2018's ``exp(−α · (Σ_c (I_t − warp(I_{t−1})))²)`` on the INPUT
   frames (α = 50 in Lai's code; the channel sum is signed, squared after summing, as upstream).
@@ -20,7 +20,7 @@ import torch
 from torch import Tensor
 
 from hypercon.warp import backward_warp
-from metrics.masks import occlusion_mask
+from metrics.occlusion import occlusion_mask
 
 DISTANCES = ("mse", "l1")
 NORMALISATIONS = ("visible", "all")

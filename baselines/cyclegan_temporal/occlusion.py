@@ -11,7 +11,7 @@ and ``w`` = flow t−1 → t (on frame t−1's grid), ``ŵ(x) = w(x + ẃ(x))`` 
 ``k = 0.01`` is the standard check the thesis cites (Ruder, Sundaram et al.); the thesis prints 0.001.
 ``boundary_norm="backward"`` puts ``|ẃ|²`` in the boundary threshold instead of ``|ŵ|²`` (Wei et al. 2018's
 masks, :mod:`baselines.wei_v2v.residual`).
-Differences from :func:`metrics.masks.occlusion_mask`: the tolerance ``k`` and the boundary threshold on
+Differences from :func:`metrics.occlusion.occlusion_mask`: the tolerance ``k`` and the boundary threshold on
 ``|ŵ|²`` (the thesis) instead of ``|ẃ|²``.
 """
 
@@ -22,7 +22,7 @@ from torch import Tensor
 
 from hypercon.checks import check_flow
 from hypercon.warp import backward_warp
-from metrics.masks import forward_difference_energy, squared_norm
+from metrics.occlusion import forward_difference_energy, squared_norm
 
 DEFAULT_K = 0.01
 

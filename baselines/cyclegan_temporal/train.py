@@ -14,12 +14,14 @@ constant-then-linear LR over "epochs" of ``epoch_steps`` steps. The trained chec
 from __future__ import annotations
 
 import logging
-from typing import Sequence
+from dataclasses import dataclass
+from typing import Any, Sequence
 
 import torch
 from torch import Tensor
 
 from baselines.common.gan import GAN_MODES, ImagePool
+from baselines.common.recipe_options import recipe_options
 from baselines.common.trainer import TrainParts, TrainRecipe
 from baselines.common.videos import JITTER, load_training_videos
 from baselines.cyclegan_temporal.data import (PairVideo, draw_pair, draw_target, load_size, to_unit_range,
@@ -57,6 +59,36 @@ def load_pair_videos(root: str | None, sequences: Sequence[str], size: Sequence[
     return videos
 
 
+@dataclass(frozen=True)
+class CycleGANTemporalOptions:
+    """The training options: ``conf/train/cyclegan_temporal_paper.yaml``'s ``recipe`` keys (commented there)
+    besides what the recipe wires (flow, root, sequences, size, style, synthetic videos, folders)."""
+
+    batch: int = 4
+    ngf: int = 64
+    n_blocks: int = 10
+    ndf: int = 64
+    discriminators: int = 2
+    init_std: float = 0.02
+    gan_loss: str = "lsgan"
+    alpha: float = 1.0
+    beta: float = 10.0
+    gamma: float = 10.0
+    theta: float = 5.0
+    k: float = 0.01
+    lr: float = 2e-4
+    epoch_steps: int = 1000
+    constant_epochs: int = 100
+    decay_epochs: int = 70
+    pool_size: int = 50
+    jitter_p: float = 0.15
+
+    def __post_init__(self) -> None:
+        if self.gan_loss not in GAN_MODES or self.discriminators not in (1, 2):
+            raise ValueError(f"cyclegan_temporal: recipe.gan_loss must be one of {GAN_MODES} and "
+                             f"recipe.discriminators 1 or 2, got {self.gan_loss!r}, {self.discriminators!r}")
+
+
 class CycleGANTemporalRecipe(TrainRecipe):
     """See the module docstring; options are ``conf/train/cyclegan_temporal_*.yaml``'s ``recipe`` keys.
     ``sequences``: the first half (rounded up) are X, the rest are stylised by ``style`` into Y."""
@@ -65,8 +97,8 @@ class CycleGANTemporalRecipe(TrainRecipe):
 
     def __init__(self, flow: FlowEstimator, root: str | None, sequences: Sequence[str], size: Sequence[int] = (256, 256),
                  style: str = "wave", synthetic: int = 0, synthetic_frames: int = 24,
-                 weights_dir: str | None = None, cache_dir: str | None = None, **options) -> None:
-        self.configure(size, **options)
+                 weights_dir: str | None = None, cache_dir: str | None = None, **options: Any) -> None:
+        self.configure(size, recipe_options(CycleGANTemporalOptions, options, "cyclegan_temporal"))
         half = (len(sequences) + 1) // 2
         x_names, y_names = list(sequences[:half]), list(sequences[half:])
         if not x_names or not y_names:
@@ -83,33 +115,27 @@ class CycleGANTemporalRecipe(TrainRecipe):
 
     @classmethod
     def from_videos(cls, x_videos: list[PairVideo], y_videos: list[Tensor], size: Sequence[int],
-                    **options) -> "CycleGANTemporalRecipe":
+                    **options: Any) -> "CycleGANTemporalRecipe":
         """A recipe on given data (tests, notebooks): X pairs with flows, Y videos uint8 ``[T,3,h,w]`` at least
-        ``size`` (W, H); ``options`` as :meth:`configure`."""
+        ``size`` (W, H); ``options``: :class:`CycleGANTemporalOptions`' keys."""
         recipe = cls.__new__(cls)
-        recipe.configure(size, **options)
+        recipe.configure(size, recipe_options(CycleGANTemporalOptions, options, "cyclegan_temporal"))
         recipe.x_videos, recipe.y_videos = list(x_videos), list(y_videos)
         recipe.trained_on, recipe.data = (), {"dataset": "given", "size": list(recipe.size)}
         return recipe
 
-    def configure(self, size: Sequence[int], batch: int = 4, ngf: int = 64, n_blocks: int = 10, ndf: int = 64,
-                  discriminators: int = 2, init_std: float = 0.02, gan_loss: str = "lsgan", alpha: float = 1.0,
-                  beta: float = 10.0, gamma: float = 10.0, theta: float = 5.0, k: float = 0.01, lr: float = 2e-4,
-                  epoch_steps: int = 1000, constant_epochs: int = 100, decay_epochs: int = 70, pool_size: int = 50,
-                  jitter_p: float = 0.15) -> None:
-        """The training options (``recipe.*`` keys of the config); see the paper config's comments."""
-        if gan_loss not in GAN_MODES or discriminators not in (1, 2):
-            raise ValueError(f"cyclegan_temporal: recipe.gan_loss must be one of {GAN_MODES} and "
-                             f"recipe.discriminators 1 or 2, got {gan_loss!r}, {discriminators!r}")
+    def configure(self, size: Sequence[int], options: CycleGANTemporalOptions) -> None:
+        """Set the frame ``size`` (W, H, multiples of 4) and the training ``options``."""
         if len(size) != 2 or any(int(s) % 4 for s in size):
             raise ValueError(f"cyclegan_temporal: recipe.size {list(size)} must be [W, H], multiples of 4")
+        o = self.options = options
         self.size = (int(size[0]), int(size[1]))
-        self.network = {"ngf": int(ngf), "n_blocks": int(n_blocks), "ndf": int(ndf),
-                        "discriminators": int(discriminators), "init_std": float(init_std)}
-        self.weights = {"alpha": float(alpha), "beta": float(beta), "gamma": float(gamma), "theta": float(theta)}
-        self.gan_loss, self.k, self.batch, self.jitter_p = gan_loss, float(k), int(batch), float(jitter_p)
-        self.lr, self.schedule = float(lr), (int(epoch_steps), int(constant_epochs), int(decay_epochs))
-        self.pools = {"Y": ImagePool(pool_size, seed=1), "X": ImagePool(pool_size, seed=2)}
+        self.network = {"ngf": o.ngf, "n_blocks": o.n_blocks, "ndf": o.ndf, "discriminators": o.discriminators,
+                        "init_std": o.init_std}
+        self.weights = {"alpha": o.alpha, "beta": o.beta, "gamma": o.gamma, "theta": o.theta}
+        self.gan_loss, self.k, self.batch, self.jitter_p = o.gan_loss, o.k, o.batch, o.jitter_p
+        self.lr, self.schedule = o.lr, (o.epoch_steps, o.constant_epochs, o.decay_epochs)
+        self.pools = {"Y": ImagePool(o.pool_size, seed=1), "X": ImagePool(o.pool_size, seed=2)}
 
     def lr_factor(self, step: int) -> float:
         epoch_steps, constant, decay = self.schedule

@@ -14,12 +14,14 @@ losses :mod:`baselines.vcons.losses`. The learning rate follows upstream's sched
 from __future__ import annotations
 
 import logging
-from typing import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
 
 import torch
 from torch import Tensor
 
 from baselines.common.perceptual import PerceptualLoss, build_with
+from baselines.common.recipe_options import recipe_options
 from baselines.common.trainer import TrainParts, TrainRecipe
 from baselines.common.videos import JITTER, load_training_videos
 from baselines.vcons.data import Augment, JitterRange, augment_clip, draw_jitter, jitter_frames
@@ -30,28 +32,54 @@ from hypercon.flow.base import FlowEstimator
 LOG = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class VconsOptions:
+    """The training options: ``conf/train/vcons_paper.yaml``'s ``recipe`` keys (commented there) besides what
+    the recipe wires (perceptual, flow, root, sequences, weights_dir, cache_dir)."""
+
+    size: Sequence[int] = (416, 240)
+    tasks: Sequence[str] = ("style:wave", "style:wreck", JITTER)
+    frames: int = 11
+    batch: int = 4
+    crop: int = 192
+    scale_min: float = 0.5
+    scale_max: float = 2.0
+    nf: int = 32
+    blocks: int = 5
+    norm: str = "IN"
+    lr: float = 1e-4
+    epoch_steps: int = 1000
+    lr_step: int = 20
+    lr_drop: float = 0.5
+    lr_min: float = 1e-5
+    w_st: float = 100.0
+    w_lt: float = 100.0
+    w_vgg: float = 10.0
+    alpha: float = 50.0
+    perceptual_taps: Sequence[str] = ("relu4_3",)
+    perceptual_distance: str = "l1"
+    jitter: dict[str, Any] = field(default_factory=dict)
+
+
 class VconsRecipe(TrainRecipe):
-    """See the module docstring; options are ``conf/train/vcons_*.yaml``'s ``recipe`` keys."""
+    """See the module docstring; ``options`` are :class:`VconsOptions` (``conf/train/vcons_*.yaml``'s
+    ``recipe`` keys)."""
 
     export = ("net",)
 
-    def __init__(self, perceptual: Callable[..., PerceptualLoss], flow: FlowEstimator, root: str | None, sequences: Sequence[str],
-                 size: Sequence[int] = (416, 240), tasks: Sequence[str] = ("style:wave", "style:wreck", JITTER),
-                 frames: int = 11, batch: int = 4, crop: int = 192, scale_min: float = 0.5, scale_max: float = 2.0,
-                 nf: int = 32, blocks: int = 5, norm: str = "IN", lr: float = 1e-4, epoch_steps: int = 1000,
-                 lr_step: int = 20, lr_drop: float = 0.5, lr_min: float = 1e-5,
-                 w_st: float = 100.0, w_lt: float = 100.0, w_vgg: float = 10.0, alpha: float = 50.0,
-                 perceptual_taps: Sequence[str] = ("relu4_3",), perceptual_distance: str = "l1",
-                 jitter: dict | None = None, weights_dir: str | None = None, cache_dir: str | None = None) -> None:
-        self.perceptual = build_with(perceptual, taps=list(perceptual_taps), distance=perceptual_distance)
+    def __init__(self, perceptual: Callable[..., PerceptualLoss], flow: FlowEstimator, root: str | None,
+                 sequences: Sequence[str], weights_dir: str | None = None, cache_dir: str | None = None,
+                 **options: Any) -> None:
+        o = self.options = recipe_options(VconsOptions, options, "vcons")
+        self.perceptual = build_with(perceptual, taps=list(o.perceptual_taps), distance=o.perceptual_distance)
         self.flow = flow
-        self.network = {"nf": nf, "blocks": blocks, "norm": norm}
-        self.frames, self.batch = int(frames), int(batch)
-        self.augment = Augment(int(crop), float(scale_min), float(scale_max))
-        self.jitter = JitterRange(**(jitter or {}))
-        self.lr, self.schedule = float(lr), dict(epoch_steps=int(epoch_steps), step=int(lr_step),
-                                                 drop=float(lr_drop), floor=float(lr_min))
-        self.weights = dict(w_st=float(w_st), w_lt=float(w_lt), w_vgg=float(w_vgg), alpha=float(alpha))
+        self.network = {"nf": o.nf, "blocks": o.blocks, "norm": o.norm}
+        self.frames, self.batch = o.frames, o.batch
+        self.augment = Augment(o.crop, o.scale_min, o.scale_max)
+        self.jitter = JitterRange(**(o.jitter or {}))
+        self.lr, self.schedule = o.lr, dict(epoch_steps=o.epoch_steps, step=o.lr_step, drop=o.lr_drop, floor=o.lr_min)
+        self.weights = dict(w_st=o.w_st, w_lt=o.w_lt, w_vgg=o.w_vgg, alpha=o.alpha)
+        size, tasks = o.size, o.tasks
         self.videos = load_training_videos(root, sequences, size, tasks, weights_dir, cache_dir)
         self.videos = [v for v in self.videos if v[2].shape[0] >= self.frames]
         if not self.videos:

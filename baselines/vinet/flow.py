@@ -19,10 +19,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from baselines.vinet.correlation import SEARCH_RANGE, correlation
 from baselines.vinet.layers import UPSAMPLE_ALIGN_CORNERS
+from hypercon.flow.correlation import correlation
 from hypercon.warp import backward_warp
 
+#: VINet's ``opt.search_range`` ("fixed as 4" in demo_vi.py): the cost volume's max displacement and padding
+SEARCH_RANGE = 4
 #: the grid upstream's WarpingLayer builds (linspace(-1, 1) + flow·2/(size-1)) is the align_corners=True one
 WARP_ALIGN_CORNERS = True
 

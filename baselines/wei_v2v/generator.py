@@ -23,14 +23,16 @@ follows) and recorded:
   channels" is stride 1 (3×3, padding 1), the paper's output layer.
 
 Input ``[B,C,H,W]`` in [−1,1]: H, W are reflect-padded to multiples of 128 (seven stride-2 layers) and the
-output is cropped back (:func:`pad_to_multiple` / :func:`crop_to`).
+output is cropped back (:func:`hypercon.resize.pad_to_multiple` / :func:`hypercon.resize.unpad`; replicate-padded
+instead when a side is too short to reflect).
 """
 
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
+
+from hypercon.resize import pad_to_multiple, reflect_if_it_fits, unpad
 
 MULTIPLE = 128  # 2**7: seven stride-2 layers
 ENCODER = (64, 128, 256, 512, 512, 512, 512)
@@ -42,26 +44,6 @@ HEADS = ("tanh", "sigmoid")
 def scaled(channels: int, width: float) -> int:
     """A layer's channel count at ``width`` (at least 1)."""
     return max(1, int(round(channels * width)))
-
-
-def pad_to_multiple(x: Tensor, multiple: int = MULTIPLE) -> tuple[Tensor, tuple[int, int]]:
-    """Reflect-pad ``[B,C,H,W]`` on the bottom/right to multiples of ``multiple``; returns (padded, (H, W)).
-    Sides shorter than the padding are replicate-padded first (reflection needs pad < side)."""
-    h, w = x.shape[-2:]
-    ph, pw = -h % multiple, -w % multiple
-    while ph or pw:
-        step_h, step_w = min(ph, x.shape[-2] - 1), min(pw, x.shape[-1] - 1)
-        mode = "reflect" if step_h == ph and step_w == pw else "replicate"
-        if mode == "replicate":
-            step_h, step_w = ph, pw
-        x = F.pad(x, (0, step_w, 0, step_h), mode=mode)
-        ph, pw = ph - step_h, pw - step_w
-    return x, (h, w)
-
-
-def crop_to(x: Tensor, size_hw: tuple[int, int]) -> Tensor:
-    """Inverse of :func:`pad_to_multiple`: the top-left ``H×W``."""
-    return x[..., : size_hw[0], : size_hw[1]]
 
 
 class RecurrentCell(nn.Module):
@@ -128,7 +110,7 @@ class WeiGenerator(nn.Module):
         return self
 
     def forward(self, x: Tensor, hidden: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
-        padded, size = pad_to_multiple(x)
+        padded, pads = pad_to_multiple(x, MULTIPLE, mode=reflect_if_it_fits(x.shape[-2:], MULTIPLE))
         features = []
         h = padded
         for layer in self.encoder:
@@ -143,7 +125,7 @@ class WeiGenerator(nn.Module):
                 h = torch.cat((h, skips[k]), dim=1)
         y = self.output(h)
         y = torch.tanh(y) if self.options["head"] == "tanh" else torch.sigmoid(y)
-        return crop_to(y, size), hidden
+        return unpad(y, pads), hidden
 
     def run_clip(self, clip: Tensor) -> Tensor:
         """``[T,B,in,H,W]`` → ``[T,B,out,H,W]``, hidden state from zeros at the clip's first frame."""

@@ -1,12 +1,20 @@
-"""PWC-Net's cost volume in pure PyTorch (runs on CPU and GPU, differentiable).
+"""The FlowNet-style cost volume in pure PyTorch (runs on CPU and GPU, differentiable): the one home of the
+layer for PWC-Net (:mod:`hypercon.flow.pwcnet`) and VINet (:mod:`baselines.vinet.flow`).
 
-Same numerics as the CUDA correlation layer of sniklaus/pytorch-pwc and FlowNet2 with kernel 1, stride 1,
-``max_displacement`` d (PWC-Net: 4):
+Same numerics as the CUDA correlation layer of sniklaus/pytorch-pwc and of FlowNet2's ``Correlation`` package
+with kernel 1, stride 1, ``max_displacement`` d (PWC-Net and VINet: 4):
 
     out[b, (dy + d) * (2d + 1) + (dx + d), y, x] = (1 / C) * sum_c one[b, c, y, x] * two[b, c, y + dy, x + dx]
 
 for ``dx, dy`` in ``[-d, d]``; ``two`` is zero outside the image. Output channels are ordered with dx
 varying fastest (81 channels for d = 4).
+
+FlowNet2's kernel (``correlation_cuda_kernel.cu``, ``correlation_forward``; identical in NVIDIA/flownet2-pytorch
+and in the copy under mcahny/Deep-Video-Inpainting ``models/correlation_package``), as VINet's
+``LongFlowNetCorr`` builds it, ``Correlation(pad_size=4, kernel_size=1, max_displacement=4, stride1=1, stride2=1,
+corr_multiply=1)``: both inputs are zero-padded by ``pad_size`` (= d, so the output keeps ``H×W``); the sum
+over the kernel window and the channels is divided by ``kernel_size² · C``; ``corr_multiply`` is accepted but
+unused; no activation follows.
 """
 
 from __future__ import annotations

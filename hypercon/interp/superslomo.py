@@ -174,13 +174,12 @@ class SuperSloMo(Interpolator):
 
     def __init__(self, weights: str | None = None, weights_dir: str | None = None, device: str = "cpu",
                  batch_size: int = 1, upstream_warp: bool = True, outside: str = "mean") -> None:
-        from hypercon.weights import load_checkpoint, resolve_weights
+        from hypercon.weights import load_pretrained
 
         check_outside(outside)
-        resolved = resolve_weights("superslomo", path=weights, weights_dir=weights_dir)
-        nets = superslomo_from_checkpoint(load_checkpoint(resolved), source=str(resolved.path))
+        nets, self._weights_record = load_pretrained("superslomo", superslomo_from_checkpoint, weights=weights,
+                                                     weights_dir=weights_dir, owner="interp=superslomo")
         self._setup(*nets, device, batch_size, upstream_warp, outside)
-        self._weights_record = resolved.record()
 
     @classmethod
     def from_file(cls, path: str | Path, device: str = "cpu", batch_size: int = 1,

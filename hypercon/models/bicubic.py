@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hypercon.models.testing import Identity
+from hypercon.models.diagnostic import Identity
 
 
 class Bicubic(Identity):

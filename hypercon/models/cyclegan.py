@@ -144,13 +144,13 @@ class CycleGANPretrained(ImageModel):
         if style not in STYLES:
             raise ValueError(f"model=cyclegan_pretrained: style must be one of {', '.join(STYLES)} (pass "
                              f"style=monet), got {style!r}")
-        from hypercon.weights import load_checkpoint, resolve_weights
+        from hypercon.weights import load_pretrained
 
         self.style, self.device, self.batch_size = style, device, batch_size
-        resolved = resolve_weights(f"cyclegan_{style}", path=weights, weights_dir=weights_dir)
-        self.net = load_resnet_generator(load_checkpoint(resolved), source=str(resolved.path)).to(device)
-        self._weights_record = resolved.record()
-        log.info("cyclegan_pretrained: style %s from %s (sha256 %s…)", style, resolved.path, resolved.sha256[:12])
+        net, self._weights_record = load_pretrained(
+            f"cyclegan_{style}", lambda state, source: load_resnet_generator(state, source=source), weights=weights,
+            weights_dir=weights_dir, owner="model=cyclegan_pretrained")
+        self.net = net.to(device)
 
     def options(self) -> dict[str, object]:
         return {"style": self.style}

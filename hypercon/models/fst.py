@@ -156,18 +156,13 @@ class FastNeuralStyle(ImageModel):
                  device: str = "cpu", batch_size: int = 4) -> None:
         if style not in STYLES:
             raise ValueError(f"model=fst_pytorch: style must be one of {', '.join(STYLES)}, got {style!r}")
-        from hypercon.weights import WeightsError, load_checkpoint, resolve_weights
+        from hypercon.weights import load_pretrained
 
         self.style, self.device, self.batch_size = style, device, batch_size
-        resolved = resolve_weights(f"fst_{style}", path=weights, weights_dir=weights_dir)
-        state = load_checkpoint(resolved)
-        try:
-            self.net = load_transformer_net(state).to(device)
-        except (RuntimeError, TypeError) as exc:
-            raise WeightsError(f"model=fst_pytorch: {resolved.path} is not a fast_neural_style TransformerNet "
-                               f"checkpoint: {exc}") from exc
-        self._weights_record = resolved.record()
-        log.info("fst_pytorch: style %s from %s (sha256 %s…)", style, resolved.path, resolved.sha256[:12])
+        net, self._weights_record = load_pretrained(
+            f"fst_{style}", lambda state, source: load_transformer_net(state), weights=weights,
+            weights_dir=weights_dir, owner="model=fst_pytorch")
+        self.net = net.to(device)
 
     def options(self) -> dict[str, object]:
         return {"style": self.style}

@@ -1,8 +1,9 @@
-"""Bring your own image model (tier ``user``): any Python callable or ``nn.Module``, a TorchScript file or an
-ONNX file as ``g``, with its declared conventions (:mod:`hypercon.models.conventions`).
+"""Bring your own image model (tier ``user``): any Python callable or ``nn.Module``, a ``torch.export`` program,
+a TorchScript file or an ONNX file as ``g``, with its declared conventions (:mod:`hypercon.models.conventions`).
 
     python run.py model=callable model.target=my_pkg.edit:relight model.range=[-1,1] model.channels=BGR
-    python run.py model=torchscript model.path=net.pt model.multiple_of=8
+    python run.py model=export model.path=net.pt2 model.multiple_of=8   # torch.export.save
+    python run.py model=torchscript model.path=net.pt model.multiple_of=8   # deprecated by torch; still loads
     python run.py model=onnx model.path=net.onnx            # pip install -e ".[onnx]"
 
 Stochastic models (``model.stochastic=true``): each frame is translated alone, with torch, NumPy's global
@@ -17,6 +18,7 @@ import hashlib
 import importlib
 import random
 import warnings
+import zipfile
 from abc import abstractmethod
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -194,6 +196,29 @@ class TorchScriptModel(_FileModel):
                 self.module = torch.jit.load(str(file), map_location=self.device).eval()
         except RuntimeError as exc:
             raise SettingError(f"model.path={path}: not a TorchScript file ({str(exc).splitlines()[0]})") from exc
+        self._record_file(file)
+
+    def forward_model(self, x: Any, known: Any) -> Any:
+        return self.module(x, known) if self.needs_mask else self.module(x)
+
+
+class ExportedProgramModel(_FileModel):
+    """A ``torch.export`` program (``torch.export.save`` → ``.pt2``) loaded with ``torch.export.load``; its
+    ``module()`` runs on ``device``, called as ``module(frames)`` or, with ``needs_mask``, ``module(frames, known)``.
+    Export it in eval mode and with dynamic batch, height and width (``torch.export.Dim``) unless every call has
+    the exported shape (``model.batch_size``, ``model.multiple_of`` / frame size)."""
+
+    name = "export"
+
+    def __init__(self, path: str, **options: Any) -> None:
+        super().__init__(**options)
+        file = _model_file(path, "export", (".pt2",))
+        try:
+            program = torch.export.load(str(file))
+        except (RuntimeError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+            raise SettingError(f"model.path={path}: not a torch.export program saved by torch.export.save "
+                               f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})") from exc
+        self.module = program.module().to(self.device)  # already in the mode it was exported in (no .eval())
         self._record_file(file)
 
     def forward_model(self, x: Any, known: Any) -> Any:

@@ -31,7 +31,6 @@ full-size L, Lab → RGB. SIGGRAPH17 runs with empty hints (ab = 0, mask = 0), a
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 
 import torch
@@ -41,7 +40,6 @@ from torch import Tensor, nn
 from hypercon.models.base import ImageModel
 from hypercon.tasks import lab_to_rgb, rgb_to_lab
 
-log = logging.getLogger(__name__)
 
 VARIANTS = ("eccv16", "siggraph17")
 WEIGHTS = {"eccv16": "zhang_eccv16", "siggraph17": "zhang_siggraph17"}  # manifest entries
@@ -182,16 +180,13 @@ class ZhangColorization(ImageModel):
         if variant not in VARIANTS:
             raise ValueError(f"model=zhang_colorization: variant must be one of {', '.join(VARIANTS)}, "
                              f"got {variant!r}")
-        from hypercon.weights import WeightsError, load_checkpoint, resolve_weights
+        from hypercon.weights import load_pretrained
 
         self.variant, self.label, self.device, self.batch_size = variant, LABELS[variant], device, batch_size
-        resolved = resolve_weights(WEIGHTS[variant], path=weights, weights_dir=weights_dir)
-        try:
-            self.net = load_colorizer(load_checkpoint(resolved), variant, source=str(resolved.path)).to(device)
-        except ValueError as exc:
-            raise WeightsError(f"model=zhang_colorization: {exc}") from exc
-        self._weights_record = resolved.record()
-        log.info("zhang_colorization: %s from %s (sha256 %s…)", variant, resolved.path, resolved.sha256[:12])
+        net, self._weights_record = load_pretrained(
+            WEIGHTS[variant], lambda state, source: load_colorizer(state, variant, source=source), weights=weights,
+            weights_dir=weights_dir, owner="model=zhang_colorization")
+        self.net = net.to(device)
 
     def options(self) -> dict[str, object]:
         return {"variant": self.variant}

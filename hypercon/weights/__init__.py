@@ -1,6 +1,8 @@
 """Pretrained weights: manifest ``hypercon/weights.json``, lookup, sha256 checks, safe loading, CLI.
 
-    from hypercon.weights import resolve_weights, load_checkpoint
+    from hypercon.weights import load_pretrained, resolve_weights, load_checkpoint
+    net, record = load_pretrained("fst_mosaic", build, weights=None, weights_dir=cfg.paths.weights_dir,
+                                  owner="model=fst_pytorch")  # a network's constructor: the steps below, once
     resolved = resolve_weights("i3d_rgb_imagenet", path=None, weights_dir=cfg.paths.weights_dir)
     state = load_checkpoint(resolved)          # torch.load(weights_only=True); legacy pickles: restricted
     self._weights_record = resolved.record()   # {"file": ..., "sha256": ...} for provenance
@@ -8,42 +10,12 @@
 Command line: ``python -m hypercon.weights status [-v] | download [NAMES] | record NAME [--trust-pickle]``.
 """
 
-from hypercon.weights.manifest import (
-    ENV_DIR,
-    ENV_LOCK,
-    ENV_MANIFEST,
-    LOCK_NAME,
-    MANIFEST_PATH,
-    TRAINED_DIR,
-    MissingWeightsError,
-    ResolvedWeights,
-    WeightsEntry,
-    WeightsError,
-    WeightsHashError,
-    load_manifest,
-    manifest_entry,
-    sha256_of,
-)
-from hypercon.weights.registry import (
-    PICKLE_FORMATS,
-    check_companions,
-    check_digest,
-    hub_checkpoints_dir,
-    load_checkpoint,
-    lock_path,
-    record_weights,
-    require_weights,
-    resolve_weights,
-    restricted_pickle_load,
-    weights_dirs,
-    weights_status,
-)
+# each submodule lists its public names once, in its own ``__all__``
+from hypercon.weights.manifest import *  # noqa: F403
+from hypercon.weights.manifest import __all__ as _manifest_names
+from hypercon.weights.pretrained import *  # noqa: F403
+from hypercon.weights.pretrained import __all__ as _pretrained_names
+from hypercon.weights.registry import *  # noqa: F403
+from hypercon.weights.registry import __all__ as _registry_names
 
-__all__ = [
-    "ENV_DIR", "ENV_LOCK", "ENV_MANIFEST", "LOCK_NAME", "MANIFEST_PATH", "PICKLE_FORMATS", "TRAINED_DIR",
-    "MissingWeightsError", "ResolvedWeights", "WeightsEntry", "WeightsError", "WeightsHashError", "check_companions",
-    "check_digest",
-    "hub_checkpoints_dir", "load_checkpoint", "load_manifest", "lock_path", "manifest_entry",
-    "record_weights", "require_weights", "resolve_weights", "restricted_pickle_load", "sha256_of", "weights_dirs",
-    "weights_status",
-]
+__all__ = [*_manifest_names, *_registry_names, *_pretrained_names]

@@ -22,6 +22,10 @@ from typing import Any
 from hypercon.component import TEST
 from hypercon.errors import UserError
 
+__all__ = ["ENV_DIR", "ENV_LOCK", "ENV_MANIFEST", "LOCK_NAME", "MANIFEST_PATH", "TRAINED_DIR", "MissingWeightsError",
+           "ResolvedWeights", "WeightsEntry", "WeightsError", "WeightsHashError", "load_manifest", "manifest_entry",
+           "sha256_of"]
+
 MANIFEST_PATH = Path(__file__).resolve().parent.parent / "weights.json"
 TRAINED_DIR = Path(__file__).resolve().parent / "trained"  # package data: shipped trained-here checkpoints
 LOCK_NAME = "hypercon-weights.lock.json"

@@ -47,6 +47,10 @@ from hypercon.weights.manifest import (
     sha256_of,
 )
 
+__all__ = ["PICKLE_FORMATS", "check_companions", "check_digest", "hub_checkpoints_dir", "load_checkpoint", "lock_path",
+           "record_weights", "require_weights", "resolve_weights", "restricted_pickle_load", "weights_dirs",
+           "weights_status"]
+
 LOG = logging.getLogger(__name__)
 
 

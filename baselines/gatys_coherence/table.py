@@ -1,7 +1,7 @@
 """The Gatys coherence-loss table (issue 13): every ``method.coherence`` on DAVIS-2016 test sequences and on a
 synthetic video with a hard scene cut, through the harness's configs, metrics and source motion.
 
-    python -m experiments.gatys_coherence_table --davis-root ../shared/data/davis2016-val \\
+    python -m baselines.gatys_coherence.table --davis-root ../shared/data/davis2016-val \\
         --sequences camel,goat --frames 24 --size 96 54 --steps 2 --max-iter 20 --out gatys_table.md
 
 Rows: none / mse / enhanced / flow (remap) / flow (splat) / flow_masked, each ``method=gatys_coherence`` with
@@ -24,25 +24,26 @@ from pathlib import Path
 
 import torch
 
-import experiments.hydra_setup  # noqa: F401  (schemas)
 from hypercon.config import compose_component, compose_config, instantiate_component
 from hypercon.io.frames import frames_from_uint8, frames_to_uint8
 from metrics.base import EvalVideo
 from metrics.patch_consistency import PatchConsistencyPSNR
-from metrics.source_motion import compute_source_motion
+from metrics.source_motion import SourceMotion, compute_source_motion
 from metrics.warping_error import WarpingError
 
-log = logging.getLogger("gatys_coherence_table")
+log = logging.getLogger(__name__)
 ROWS = (("none", "remap"), ("mse", "remap"), ("enhanced", "remap"), ("flow", "remap"), ("flow", "splat"),
         ("flow_masked", "remap"))
 
 
 def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
+    """PSNR of two [0,1] frames (inf when equal)."""
     mse = float((a - b).square().mean())
     return math.inf if mse == 0 else 10 * math.log10(1 / mse)
 
 
-def load_videos(args) -> dict[str, torch.Tensor]:
+def load_videos(args: argparse.Namespace) -> dict[str, torch.Tensor]:
+    """The DAVIS sequences asked for (none without ``--davis-root``) and the synthetic video with a cut."""
     videos = {}
     if args.davis_root:
         davis = instantiate_component(compose_component("dataset", "davis2016", values={
@@ -57,12 +58,15 @@ def load_videos(args) -> dict[str, torch.Tensor]:
     return videos
 
 
-def evaluate(output: torch.Tensor, source: torch.Tensor, motion) -> dict[str, float]:
+def evaluate(output: torch.Tensor, source: torch.Tensor, motion: SourceMotion) -> dict[str, float]:
+    """E_warp and C_PSNR of ``output`` with the harness's default options."""
     video = EvalVideo(name="v", output=output, source=source, source_motion=lambda: motion)
     return {**WarpingError().compute(video), **PatchConsistencyPSNR().compute(video)}
 
 
-def run_row(coherence: str, flow_warp: str, videos: dict, motions: dict, args) -> dict:
+def run_row(coherence: str, flow_warp: str, videos: dict[str, torch.Tensor], motions: dict[str, SourceMotion],
+            args: argparse.Namespace) -> dict:
+    """One table row: ``method=gatys_coherence`` with this coherence on every video, outputs and metrics."""
     cfg = compose_config(["method=gatys_coherence"], values={
         "method.coherence": coherence, "method.flow_warp": flow_warp, "method.steps": args.steps,
         "method.max_iter": args.max_iter, "seed": args.seed})
@@ -79,11 +83,13 @@ def run_row(coherence: str, flow_warp: str, videos: dict, motions: dict, args) -
     return row
 
 
-def fmt(value: float, spec: str) -> str:
+def fmt(value: float | None, spec: str) -> str:
+    """A table cell: "–" for a missing or infinite value."""
     return "–" if value is None or math.isinf(value) else format(value, spec)
 
 
 def table(rows: list[dict], davis: list[str], cut_at: int) -> str:
+    """The markdown table (and one of per-video DAVIS values when there are DAVIS sequences)."""
     none_cut = rows[0]["videos"]["synthetic-cut"]["output"][cut_at]
     lines = ["| row | E_warp DAVIS ↓ | C_PSNR DAVIS ↑ | E_warp cut video ↓ | ghost: PSNR to `none` at cut ↑ | "
              "PSNR to prev. output at cut | f at cut | L_content | L_style | s/frame |",
@@ -111,7 +117,8 @@ def table(rows: list[dict], davis: list[str], cut_at: int) -> str:
     return "\n".join(lines + (per_video if davis else [])) + "\n"
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    """``python -m baselines.gatys_coherence.table``: writes ``--out`` and prints it."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--davis-root", default=None,
                         help="DAVIS 2016 root (JPEGImages/480p/…); none: synthetic only")
@@ -125,7 +132,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, default=Path("gatys_table.md"))
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     torch.set_num_threads(args.threads)
     t0 = time.perf_counter()

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from metrics.masks import central_difference_energy, forward_difference_energy, occlusion_mask
+from metrics.occlusion import central_difference_energy, forward_difference_energy, occlusion_mask
 
 
 def _resample_np(src: np.ndarray, flow: np.ndarray) -> np.ndarray:

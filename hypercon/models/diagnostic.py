@@ -1,4 +1,5 @@
-"""Deterministic test models (tier offline): :class:`Identity` and a content-seeded :class:`Flicker`."""
+"""Diagnostic image models (tier offline, production: `model=identity`, `model=flicker`): :class:`Identity`
+isolates what a method itself does; the content-seeded :class:`Flicker` is a synthetic flickering model."""
 
 from __future__ import annotations
 
