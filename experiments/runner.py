@@ -47,7 +47,7 @@ from metrics.evaluate import evaluate_video
 
 log = logging.getLogger(__name__)
 
-def build_metrics(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, str]]:
+def configured_metrics(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, str]]:
     """Instantiate the configured metrics. Required metrics that cannot run raise here, before any
     work; optional ones (``metrics.optional``) are recorded as unavailable with the reason."""
     from metrics.evaluate import build_metrics
@@ -144,7 +144,7 @@ def build_job(cfg: DictConfig, output_dir: Path) -> Job:
             raise MethodWeightsMissing(str(missing)) from exc
         raise
     method.name = str(cfg.method.name)  # the config's name (e.g. hypercon_median), recorded in provenance
-    metrics, unavailable = build_metrics(cfg)
+    metrics, unavailable = configured_metrics(cfg)
     eval_flow = instantiate_component(cfg.metrics.flow) if metrics else None
     motion_cache = None
     if metrics:
