@@ -203,6 +203,68 @@ def _job_label(job_dir: Path, root: Path) -> str:
     return rel if rel != "." else job_dir.name
 
 
+def _job_row(results: dict[str, Any], cols: dict[str, Any], job_dir: Path, metric_keys: list[str],
+             set_keys: list[str]) -> dict[str, Any]:
+    """One ``jobs`` row: the job columns, each metric's mean/sem/n (none when a video failed), the set
+    metrics and the job's status columns. Appends newly seen keys to ``metric_keys`` / ``set_keys``."""
+    row = dict(cols)
+    row["failed"] = dict(results.get("failed") or {})
+    for key, agg in (results.get("aggregate", {}) or {}).items():
+        if key not in metric_keys:
+            metric_keys.append(key)
+        if row["failed"]:  # a mean over the videos that did not fail is no number for this job
+            continue
+        row[key] = agg.get("mean")
+        row[f"{key}_sem"] = agg.get("sem")
+        row[f"{key}_n"] = agg.get("n")
+    for key, value in (results.get("set_metrics", {}) or {}).items():
+        if key not in set_keys:
+            set_keys.append(key)
+        if not row["failed"]:
+            row[key] = value
+    row["unavailable"] = dict(results.get("unavailable", {}) or {})
+    row["self_reference"] = set(results.get("self_reference", []) or [])
+    row["refused"] = split_violation(results)
+    # the whole job could not run here (e.g. its method's weights are missing): every cell says so
+    row["job_unavailable"] = str(results.get("reason")) if results.get("status") == "unavailable" else None
+    row["path"] = str(job_dir)
+    return row
+
+
+def _video_rows(results: dict[str, Any], cols: dict[str, Any]) -> list[dict[str, Any]]:
+    """The ``videos`` rows of one job: the job columns, the video's size, timing and metrics."""
+    rows = []
+    for record in results.get("videos", []):
+        size = record.get("size") or [None, None]
+        vrow = dict(cols)
+        vrow.update({
+            "video": record.get("video"),
+            "num_frames": record.get("num_frames"),
+            "width": size[0],
+            "height": size[1],
+            "time_method_s": (record.get("timing_s") or {}).get("method"),
+        })
+        vrow.update(record.get("metrics", {}) or {})
+        rows.append(vrow)
+    return rows
+
+
+def _log_problems(jobs_df: pd.DataFrame, root: Path) -> None:
+    """One log line per refused, failed or unavailable job, and one for the incomplete ones."""
+    for job, reason in jobs_df.loc[jobs_df["refused"].notna(), ["job", "refused"]].itertuples(index=False):
+        log.error("%s: REFUSED, its numbers are not reported: %s", job, reason)
+    for job, failed in jobs_df.loc[jobs_df["failed"].map(bool), ["job", "failed"]].itertuples(index=False):
+        log.error("%s: %d video(s) FAILED, its numbers are not reported: %s", job, len(failed),
+                  "; ".join(f"{v}: {r}" for v, r in list(failed.items())[:3]))
+    for job, reason in jobs_df.loc[jobs_df["job_unavailable"].notna(), ["job", "job_unavailable"]].itertuples(
+            index=False):
+        log.warning("%s: unavailable here, its row says so: %s", job, reason)
+    incomplete = jobs_df.loc[~jobs_df["complete"] & jobs_df["job_unavailable"].isna(), "job"].tolist()
+    if incomplete:
+        log.warning("%d of %d job(s) under %s are incomplete, e.g. %s", len(incomplete), len(jobs_df), root,
+                    incomplete[0])
+
+
 def collect(root: Path | str) -> Collection:
     """Load every job under ``root`` (a run directory or a sweep directory). Raises FileNotFoundError if
     ``root`` is missing or holds no job."""
@@ -224,40 +286,8 @@ def collect(root: Path | str) -> Collection:
         for key, spec in specs_from_provenance(recorded).items():  # unavailable ones: as their class declares
             specs.setdefault(key, spec)
         axes += [a for a in ((prov.get("method") or {}).get("axes") or {}) if a not in axes]
-        row = dict(cols)
-        row["failed"] = dict(results.get("failed") or {})
-        for key, agg in (results.get("aggregate", {}) or {}).items():
-            if key not in metric_keys:
-                metric_keys.append(key)
-            if row["failed"]:  # a mean over the videos that did not fail is no number for this job
-                continue
-            row[key] = agg.get("mean")
-            row[f"{key}_sem"] = agg.get("sem")
-            row[f"{key}_n"] = agg.get("n")
-        for key, value in (results.get("set_metrics", {}) or {}).items():
-            if key not in set_keys:
-                set_keys.append(key)
-            if not row["failed"]:
-                row[key] = value
-        row["unavailable"] = dict(results.get("unavailable", {}) or {})
-        row["self_reference"] = set(results.get("self_reference", []) or [])
-        row["refused"] = split_violation(results)
-        # the whole job could not run here (e.g. its method's weights are missing): every cell says so
-        row["job_unavailable"] = str(results.get("reason")) if results.get("status") == "unavailable" else None
-        row["path"] = str(job_dir)
-        jobs.append(row)
-        for record in results.get("videos", []):
-            size = record.get("size") or [None, None]
-            vrow = dict(cols)
-            vrow.update({
-                "video": record.get("video"),
-                "num_frames": record.get("num_frames"),
-                "width": size[0],
-                "height": size[1],
-                "time_method_s": (record.get("timing_s") or {}).get("method"),
-            })
-            vrow.update(record.get("metrics", {}) or {})
-            videos.append(vrow)
+        jobs.append(_job_row(results, cols, job_dir, metric_keys, set_keys))
+        videos += _video_rows(results, cols)
     if not jobs:
         raise FileNotFoundError(f"no results under {root} (expected results.json or provenance.json in job folders)")
     undeclared = [k for k in (*metric_keys, *set_keys) if k not in specs]
@@ -271,17 +301,6 @@ def collect(root: Path | str) -> Collection:
         if axis not in jobs_df:
             jobs_df[axis] = None
     videos_df = pd.DataFrame(videos) if videos else pd.DataFrame(columns=[*JOB_COLUMNS, "video"])
-    for job, reason in jobs_df.loc[jobs_df["refused"].notna(), ["job", "refused"]].itertuples(index=False):
-        log.error("%s: REFUSED, its numbers are not reported: %s", job, reason)
-    for job, failed in jobs_df.loc[jobs_df["failed"].map(bool), ["job", "failed"]].itertuples(index=False):
-        log.error("%s: %d video(s) FAILED, its numbers are not reported: %s", job, len(failed),
-                  "; ".join(f"{v}: {r}" for v, r in list(failed.items())[:3]))
-    for job, reason in jobs_df.loc[jobs_df["job_unavailable"].notna(), ["job", "job_unavailable"]].itertuples(
-            index=False):
-        log.warning("%s: unavailable here, its row says so: %s", job, reason)
-    incomplete = jobs_df.loc[~jobs_df["complete"] & jobs_df["job_unavailable"].isna(), "job"].tolist()
-    if incomplete:
-        log.warning("%d of %d job(s) under %s are incomplete, e.g. %s", len(incomplete), len(jobs_df), root,
-                    incomplete[0])
+    _log_problems(jobs_df, root)
     return Collection(root=root, jobs=jobs_df, videos=videos_df, results=raw, metric_keys=metric_keys,
                       set_keys=set_keys, specs=specs, axes=axes)

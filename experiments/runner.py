@@ -179,8 +179,9 @@ def run(cfg: DictConfig, output_dir: Path) -> dict[str, Any] | None:
         return _run_locked(cfg, output_dir)
 
 
-def _run_locked(cfg: DictConfig, output_dir: Path) -> dict[str, Any] | None:
-    """:func:`run` once preflight passed and the run folder's lock is held."""
+def _prepare_job(cfg: DictConfig, output_dir: Path) -> tuple[Job, list[str], dict[str, Any]]:
+    """The job of a run whose folder lock is held: device, method settings, the folder's config check, the
+    built components and its videos; the run's provenance. Raises SettingError before any video."""
     device = job_device(str(cfg.device), hydra_job_num())  # one GPU per job when a multirun sees several
     if device != str(cfg.device):
         with open_dict(cfg):
@@ -200,8 +201,28 @@ def _run_locked(cfg: DictConfig, output_dir: Path) -> dict[str, Any] | None:
     ONCE.forget_words(names)  # "synth-000: fidelity unavailable" and "synth-001: …" are one warning
     components = job.component_provenance()
     check_unseen(components["method"], names)  # a network trained here never evaluates a video it saw
+    return job, names, run_provenance(job, components)
 
-    provenance = run_provenance(job, components)
+
+def _raise_failures(bug: BaseException | None, refused: OSError | None, failed: dict[str, str], done: list[str],
+                    names: list[str], output_dir: Path) -> None:
+    """After the loop: re-raise a bug, a refused write (one line) or the failed videos (one line)."""
+    if bug is not None:
+        log.error("stopped at video %s (finished videos' results are kept in %s)", list(failed)[-1], output_dir)
+        raise bug
+    if refused is not None:
+        raise refused_write(refused, output_dir, len(done)) from refused
+    if failed:
+        summary = "; ".join(f"{name}: {reason}" for name, reason in list(failed.items())[:3])
+        kept = f"the others' results are in {output_dir}" if len(failed) < len(names) else "no video finished"
+        raise VideosFailed(f"{len(failed)} of {len(names)} video(s) failed ({summary}"
+                           f"{'; …' if len(failed) > 3 else ''}); {kept}; "
+                           "fix the input and run the same command again (finished videos are skipped)")
+
+
+def _run_locked(cfg: DictConfig, output_dir: Path) -> dict[str, Any] | None:
+    """:func:`run` once preflight passed and the run folder's lock is held."""
+    job, names, provenance = _prepare_job(cfg, output_dir)
     written = []
 
     def write_provenance() -> None:  # with the first thing written, never on a failed start
@@ -249,17 +270,7 @@ def _run_locked(cfg: DictConfig, output_dir: Path) -> dict[str, Any] | None:
                                     complete=not failed and len(done) == len(names), failed=failed)
         except OSError as exc:
             refused = refused or exc
-    if bug is not None:
-        log.error("stopped at video %s (finished videos' results are kept in %s)", list(failed)[-1], output_dir)
-        raise bug
-    if refused is not None:
-        raise refused_write(refused, output_dir, len(done)) from refused
-    if failed:
-        summary = "; ".join(f"{name}: {reason}" for name, reason in list(failed.items())[:3])
-        kept = f"the others' results are in {output_dir}" if len(failed) < len(names) else "no video finished"
-        raise VideosFailed(f"{len(failed)} of {len(names)} video(s) failed ({summary}"
-                           f"{'; …' if len(failed) > 3 else ''}); {kept}; "
-                           "fix the input and run the same command again (finished videos are skipped)")
+    _raise_failures(bug, refused, failed, done, names, output_dir)
     return results
 
 
