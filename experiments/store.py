@@ -199,10 +199,14 @@ class RunStore:
 
     def previous_config(self) -> tuple[str, dict[str, Any] | None] | None:
         """(config hash, resolved config) of the results already in this folder, or None when it holds
-        none: from ``provenance.json``, else from a per-video record (hash only)."""
+        none: from ``provenance.json``, else from a per-video record (hash only). A file that fails its digest
+        is not believed."""
         try:
             provenance = read_json(self.root / "provenance.json")
-            return str(provenance.get("config_hash")), provenance.get("config")
+            if seal_state(provenance) != "tampered":
+                return str(provenance.get("config_hash")), provenance.get("config")
+            log.warning("%s fails its digest (edited by hand?): the folder's config is read from its verified "
+                        "records instead", self.root / "provenance.json")
         except (OSError, ValueError):
             pass
         for path in sorted(self.root.glob("videos/*/metrics.json")):
@@ -210,7 +214,7 @@ class RunStore:
                 record = read_json(path)
             except (OSError, ValueError):
                 continue
-            if record.get("config_hash"):
+            if seal_state(record) != "tampered" and record.get("config_hash"):
                 return str(record["config_hash"]), None
         return None
 

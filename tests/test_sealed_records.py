@@ -146,3 +146,18 @@ def test_a_model_file_replaced_at_the_same_path_is_recomputed(tmp_path, caplog):
     assert [r["metrics"] for r in again["videos"]] != [r["metrics"] for r in first["videos"]]
     sha = read_json(tmp_path / "run" / "provenance.json")["method"]["components"]["model"]["weights"]["sha256"]
     assert sha == read_json(tmp_path / "fresh" / "provenance.json")["method"]["components"]["model"]["weights"]["sha256"]
+
+
+def test_a_hand_edited_provenance_does_not_decide_whose_folder_it_is(tmp_path, caplog):
+    """A forged ``config_hash`` in ``provenance.json`` cannot let another config write into the folder: the
+    folder's config is then read from its verified records."""
+    out = tmp_path / "run"
+    run(cfg_for(tmp_path), out)
+    provenance = json.loads((out / "provenance.json").read_text())
+    true_hash = provenance["config_hash"]
+    provenance["config_hash"] = "forged-hash"
+    (out / "provenance.json").write_text(json.dumps(provenance))
+    with caplog.at_level(logging.WARNING):
+        found = RunStore(out).previous_config()
+    assert found == (true_hash, None)
+    assert "provenance.json fails its digest" in caplog.text
