@@ -13,8 +13,9 @@ frame index; ``num_frames`` defaults to ``clip_frames`` (100, as in the paper: 1
 split). An optional ``split`` column is filtered by ``dataset.split``; other columns are kept as meta.
 
 Frames are resized (aspect kept) and centre-cropped to ``size`` (832×480) and, with ``cache_dir``, cached
-losslessly as ``<cache_dir>/<clip_id>/%05d.png`` plus ``clip.json`` (what was extracted and how). A cache
-whose ``clip.json`` does not match the manifest row and size is rebuilt; the folder appears atomically.
+losslessly as ``<cache_dir>/<clip_id>/%05d.png`` plus ``clip.json`` (what was extracted and how, and the
+frames' digest). A cache whose ``clip.json`` does not match the manifest row and size, or whose frames are not
+the ones it records, is rebuilt; the folder appears atomically.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from torch import Tensor
 from datasets.base import PAPER_SIZE, VideoDataset
 from datasets.preprocess import apply_crop_box, cover_crop_box
 from hypercon.checks import frames_from_uint8, frames_to_uint8
+from hypercon.io.digest import frames_digest
 from hypercon.io.frames import list_frame_files, read_frames, write_frames
 from hypercon.io.video import iter_video_frames, probe_video
 from hypercon.errors import InputError, InputNotFound, SettingError
@@ -143,12 +145,16 @@ class ActivityNetDataset(VideoDataset):
         cached = self._cached(name, wanted)
         if cached is not None:
             try:
-                frames = read_frames(self.cache_dir / name, self.max_frames)
-                return frames, {**cached, **extra, "cache": str(self.cache_dir / name)}
+                frames = read_frames(self.cache_dir / name)
+                if frames_digest(frames) == cached.get("frames_sha256"):
+                    frames = frames[: self.max_frames] if self.max_frames else frames
+                    return frames, {**cached, **extra, "cache": str(self.cache_dir / name)}
+                log.warning("cached frames of clip %r in %s are not the frames its clip.json records (changed "
+                            "or swapped by hand?); re-extracting", name, self.cache_dir / name)
             except (InputError, InputNotFound) as exc:  # an unreadable cache entry counts as missing
                 log.warning("cached frames of clip %r unreadable (%s); re-extracting", name, exc)
         frames, info = self._extract(row, source)
-        meta = {**wanted, **info}
+        meta = {**wanted, **info, "frames_sha256": frames_digest(frames)}
         if self.cache_dir is not None:
             self._store(name, frames, meta)
             meta["cache"] = str(self.cache_dir / name)

@@ -55,6 +55,24 @@ def test_video_clip_cropped_and_cached(tmp_path):
     assert not [p for p in cache.iterdir() if p.name.startswith(".")]  # no temporary folders left
 
 
+def test_cached_frames_changed_by_hand_are_re_extracted(tmp_path, caplog):
+    """Issue 26 (a cache entry is verified before use): clip.json records the frames' digest, so a cached
+    PNG replaced by another frame of the same size is not read as the clip."""
+    import logging
+
+    _ramp_video(tmp_path / "src" / "vid.mp4")
+    manifest = _manifest(tmp_path / "clips.csv", ["c0,src/vid.mp4,2,5"])
+    cache = tmp_path / "cache"
+    first = ActivityNetDataset(str(manifest), cache_dir=str(cache), size=[32, 24]).load("c0")
+    (cache / "c0" / "00001.png").write_bytes((cache / "c0" / "00004.png").read_bytes())  # swapped by hand
+    with caplog.at_level(logging.WARNING):
+        again = ActivityNetDataset(str(manifest), cache_dir=str(cache), size=[32, 24]).load("c0")
+    assert "are not the frames its clip.json records" in caplog.text
+    torch.testing.assert_close(again.frames, first.frames, rtol=0, atol=0)
+    again_cached = ActivityNetDataset(str(manifest), cache_dir=str(cache), size=[32, 24]).load("c0")
+    torch.testing.assert_close(again_cached.frames, first.frames, rtol=0, atol=0)  # the cache was rebuilt
+
+
 def test_frame_folder_source_start_frame_and_split(tmp_path):
     folder = tmp_path / "frames" / "v"
     folder.mkdir(parents=True)
