@@ -17,7 +17,7 @@ from pathlib import Path
 
 from experiments.survey.db import connect
 
-COOKIE = "hypercon_survey"
+COOKIE = "survey_worker_secret"
 SCHEMA = ("CREATE TABLE IF NOT EXISTS sessions (worker TEXT PRIMARY KEY, secret_sha256 TEXT NOT NULL, "
           "issued REAL NOT NULL)")
 
