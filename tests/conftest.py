@@ -10,6 +10,10 @@ import torch
 
 REPO = Path(__file__).resolve().parents[1]
 
+if os.environ.get("PYTEST_XDIST_WORKER"):  # pytest -n N: N workers share the cores, one torch thread each
+    torch.set_num_threads(1)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")  # and so do the commands the tests start (run.py, …)
+
 
 def shared_root() -> Path | None:
     """The development data folder: ``$HYPERCON_SHARED``, else ``../shared`` beside the checkout."""

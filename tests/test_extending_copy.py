@@ -178,7 +178,7 @@ def test_a_toy_method_and_dataset_are_new_files_only(tmp_path):
         (copy / name).write_text(text)
     env = {**os.environ, "PYTHONPATH": str(copy), "HYPERCON_OUTPUT": str(tmp_path / "outputs"),
            "PYTHONDONTWRITEBYTECODE": "1"}
-    checks = subprocess.run([sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider", *CHECKS], cwd=copy,
+    checks = subprocess.run([sys.executable, "-m", "pytest", "-v", "-n", "0", "-p", "no:cacheprovider", *CHECKS], cwd=copy,
                             env=env, capture_output=True, text=True, timeout=600)
     assert checks.returncode == 0, checks.stdout[-4000:] + checks.stderr[-2000:]
     passed = {line.split(" PASSED")[0] for line in checks.stdout.splitlines() if " PASSED" in line}

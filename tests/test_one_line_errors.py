@@ -291,10 +291,14 @@ def test_table2_whose_rows_could_not_run_says_why_and_how_to_get_the_offline_tab
     from hypercon.weights import MissingWeightsError, resolve_weights
     from test_run_e2e import cfg_for
 
+    import tempfile
+
     monkeypatch.setattr(reg, "hub_checkpoints_dir", lambda: tmp_path / "hub")  # wherever the weights may lie here
     monkeypatch.delenv("HYPERCON_WEIGHTS", raising=False)
+    # a short folder: table notes are shortened to 300 characters, and pytest's (xdist's) tmp paths are long
+    no_weights = Path(tempfile.mkdtemp(prefix="nw"))
     with pytest.raises(MissingWeightsError) as missing:  # the record a sweep job writes (run.py main)
-        resolve_weights("cxtattn", weights_dir=tmp_path / "no-weights")
+        resolve_weights("cxtattn", weights_dir=no_weights)
     for method in ("framewise", "hypercon"):
         cfg = cfg_for(tmp_path, "+experiment=table2_inpaint", "dataset=synthetic", f"method={method}")
         write_unavailable(cfg, tmp_path / "sweep" / f"method={method}", f"weights missing: {one_line(missing.value)}")
@@ -302,5 +306,6 @@ def test_table2_whose_rows_could_not_run_says_why_and_how_to_get_the_offline_tab
     # before: no metric column, each row footnoted "(tier paper): no components", nothing said about why
     assert "no components" not in md
     assert md.count("not run here: weights missing: weights 'cxtattn'") == 2 and "'torch_model.p' not found" in md
-    assert f"Put it at {tmp_path / 'no-weights' / 'torch_model.p'}" in md
+    assert f"Put it at {no_weights / 'torch_model.p'}" in md
+    no_weights.rmdir()
     assert "run the same sweep with model=opencv_inpaint added" in md
