@@ -153,6 +153,7 @@ def scratch_golden(lock: Path, scratch: Path) -> dict:
 def refresh(release: list[str], write: bool, scratch: Path | None = None) -> str:
     """Re-resolve to the newest releases, measure in a scratch venv, report; ``write`` adopts the result."""
     scratch = Path(scratch or tempfile.mkdtemp(prefix="lock_refresh_"))
+    scratch.mkdir(parents=True, exist_ok=True)
     constraints = scratch / "constraints.txt"
     constraints.write_text(released_constraints((LOCK_DIR / "constraints.txt").read_text(), release))
     new = compile_locks(scratch / "requirements", constraints, upgrade=True)

@@ -234,3 +234,37 @@ def test_report_on_one_clean_locked_stack_has_no_stack_note_and_passes_strict(tm
     _stack(make_job(root, "method=hypercon"))
     text, _ = report(root, "table1", strict=True)
     assert "rows computed" not in text
+
+
+def test_refresh_reports_versions_and_golden_drift_and_writes_only_when_asked(tmp_path, monkeypatch):
+    """The orchestration of ``python -m experiments.lock refresh`` (uv and the scratch venv replaced: no
+    network in tests): a new pin is listed old -> new, the golden drift table follows, and ``--write`` copies
+    the new files and the released constraints into requirements/."""
+    import shutil
+
+    import experiments.lock as lock
+    from experiments.golden import load_golden
+
+    req = tmp_path / "requirements"
+    shutil.copytree(REQ, req)
+    monkeypatch.setattr(lock, "LOCK_DIR", req)
+
+    def fake_compile(out_dir, constraints, upgrade=False):
+        assert upgrade and "opencv" not in constraints.read_text()  # released
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for name in ("lock.txt", "lock-cpu.txt", "lock-onnx.txt"):
+            text = (req / name).read_text().replace("opencv-python-headless==5.0.0.93", "opencv-python-headless==5.1.0.95")
+            (out_dir / name).write_text(text)
+        return {name: out_dir / name for name in ("lock.txt", "lock-cpu.txt", "lock-onnx.txt")}
+
+    moved = load_golden()
+    moved["mean"] = {**moved["mean"], "ewarp": moved["mean"]["ewarp"] * (1 + 4.3e-5)}
+    monkeypatch.setattr(lock, "compile_locks", fake_compile)
+    monkeypatch.setattr(lock, "scratch_golden", lambda new_lock, scratch: moved)
+    report = lock.refresh(["opencv-python-headless"], write=False, scratch=tmp_path / "new" / "scratch")
+    assert "opencv-python-headless 5.0.0.93 -> 5.1.0.95" in report and "| mean | ewarp |" in report
+    assert "4.30e-05" in report and "largest relative drift 4.30e-05" in report
+    assert "5.0.0.93" in (req / "lock.txt").read_text()  # nothing written without --write
+    lock.refresh(["opencv-python-headless"], write=True, scratch=tmp_path / "again")
+    assert parse_lock((req / "lock.txt").read_text())["opencv-python-headless"] == "5.1.0.95"
+    assert "opencv" not in (req / "constraints.txt").read_text()
