@@ -32,6 +32,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from packaging.utils import canonicalize_name
+
 from experiments.golden import GOLDEN_FILE, drift_rows, format_drift, load_golden
 from hypercon.errors import EXIT_USER_ERROR, UserError, one_line
 from hypercon.stack import REPO_ROOT, parse_lock
@@ -79,7 +81,7 @@ def addon_lock(full_text: str, base_text: str, extra: str) -> str:
     base = set(parse_lock(base_text))
     header = (f"# Written by `{COMPILE_COMMAND}`: what the `{extra}` extra adds to lock.txt (or lock-cpu.txt);\n"
               f"# install on top of it: pip install --require-hashes -r requirements/lock-{extra}.txt\n")
-    return derive(full_text, lambda name: re.sub(r"[-_.]+", "-", name) not in base, header)
+    return derive(full_text, lambda name: canonicalize_name(name) not in base, header)
 
 
 def _uv(args: list[str]) -> None:
@@ -123,13 +125,13 @@ def version_changes(old: dict[str, str], new: dict[str, str]) -> list[str]:
 def released_constraints(text: str, release: list[str]) -> str:
     """``constraints.txt`` without the pins of the ``release`` packages. The file is paragraphs separated by
     blank lines (a reason's comment, then its pins); a paragraph left without pins goes with them."""
-    names = {re.sub(r"[-_.]+", "-", n).lower() for n in release}
+    names = {canonicalize_name(n) for n in release}
     kept = []
     for paragraph in re.split(r"\n\s*\n", text.strip("\n")):
         lines = paragraph.splitlines()
         pins = [line for line in lines if _BLOCK_START.match(line)]
         left = [line for line in lines
-                if not (_BLOCK_START.match(line) and re.sub(r"[-_.]+", "-", line.split("==")[0]).lower() in names)]
+                if not (_BLOCK_START.match(line) and canonicalize_name(line.split("==")[0]) in names)]
         if pins and not any(_BLOCK_START.match(line) for line in left):
             continue
         kept.append("\n".join(left))
